@@ -1,0 +1,28 @@
+#pragma once
+/// The subcommands of the hpcnas executable. Thin: each parses its options and wires the parts.
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "hpcnas/comm/mpi_context.hpp"
+#include "hpcnas/config/options.hpp"
+
+namespace hpcnas::app {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;  ///< a run that failed after it started
+inline constexpr int kExitBadInput = 2; ///< bad option, value, data file or run file
+
+/// `hpcnas <command> [options]`: dispatches, prints errors as one line from rank 0, and returns
+/// the exit code every rank returns.
+int run_cli(const comm::MpiContext& ctx, int argc, char** argv);
+
+/// `hpcnas search`, on every rank of ctx. Returns the exit code.
+int run_search(const comm::MpiContext& ctx, const config::Parsed<config::SearchConfig>& parsed,
+               const std::string& command_line);
+
+/// `hpcnas bench`. Returns the exit code.
+int run_bench(const comm::MpiContext& ctx, const config::Parsed<config::BenchConfig>& parsed);
+
+} // namespace hpcnas::app

@@ -1,0 +1,33 @@
+#pragma once
+/// Rank 0's log of a search: one line per finished evaluation (n/budget, reward, best so far,
+/// evaluations per hour, ETA), failures with their cause, and the best architecture at the end.
+
+#include <chrono>
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+#include "hpcnas/train/evaluation.hpp"
+
+namespace hpcnas::app {
+
+class ProgressLog {
+public:
+  ProgressLog(std::ostream& out, std::int64_t budget, std::string label);
+  void record(const train::EvalResult& result);
+  /// The best successful result so far, if any.
+  const std::optional<train::EvalResult>& best() const { return best_; }
+  std::int64_t failures() const { return failures_; }
+
+private:
+  std::ostream& out_;
+  std::int64_t budget_;
+  std::string label_; ///< "" or " (surrogate)"
+  std::int64_t done_ = 0;
+  std::int64_t failures_ = 0;
+  std::optional<train::EvalResult> best_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+} // namespace hpcnas::app

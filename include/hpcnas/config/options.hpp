@@ -1,0 +1,39 @@
+#pragma once
+/// Command-line and INI parsing of the subcommands (Boost.Program_options). Each concern adds its
+/// own section of options bound straight into its config struct; `--config FILE` supplies the
+/// same options in INI form, and the command line wins over the file.
+
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "hpcnas/config/search_config.hpp"
+
+namespace hpcnas::config {
+
+/// A bad option, value or combination; the message is one line naming the option.
+class ConfigError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Result of parsing one subcommand's arguments.
+template <typename Config> struct Parsed {
+  Config config;
+  bool help = false;     ///< --help was given: print help_text and exit 0
+  std::string help_text; ///< every option with its default
+  /// Every option after defaults, the config file and the command line: name -> value.
+  std::vector<std::pair<std::string, std::string>> resolved;
+};
+
+/// `hpcnas search` (args exclude the program and command names). Throws ConfigError.
+Parsed<SearchConfig> parse_search(const std::vector<std::string>& args);
+
+/// `hpcnas bench`. Throws ConfigError.
+Parsed<BenchConfig> parse_bench(const std::vector<std::string>& args);
+
+/// Evaluation ids of the --fail-ids test hook ("3,7,9"). Throws ConfigError.
+std::vector<long long> parse_id_list(const std::string& text);
+
+} // namespace hpcnas::config

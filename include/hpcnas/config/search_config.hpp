@@ -1,0 +1,85 @@
+#pragma once
+/// Plain configuration structs, one per concern, filled by config/options.hpp.
+/// Every part takes only the struct it needs, so no part depends on Boost.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hpcnas::config {
+
+/// Where images come from and how the training set is split.
+struct DataConfig {
+  std::string dataset = "fashion-mnist"; ///< fashion-mnist | mnist | cifar10 | synthetic
+  std::string data_dir;                  ///< empty: the dataset's default folder
+  int val_size = 10000;                  ///< images held out of the training set for validation
+  int train_subset = 0;                  ///< >0: train children on this many images only
+  int val_subset = 0;                    ///< >0: evaluate children on this many validation images
+  std::uint64_t split_seed = 0;          ///< seed of the train/validation permutation
+};
+
+/// Shape of a child network built from a genotype.
+struct NetworkConfig {
+  int channels = 16; ///< C, the initial channel count
+  int layers = 8;    ///< L cells; reductions at L/3 and 2L/3
+  int stem_multiplier = 3;
+};
+
+/// How one child is trained (SGD, momentum, cosine schedule, clipping).
+struct TrainConfig {
+  int epochs = 1;
+  int batch_size = 64;
+  double learning_rate = 0.025;
+  double min_learning_rate = 0.001;
+  double momentum = 0.9;
+  double weight_decay = 3e-4;
+  double grad_clip = 5.0;
+  int threads = 0;         ///< intra-op threads per rank; 0 = leave LibTorch's default
+  double eval_timeout = 0; ///< seconds; 0 = no limit
+  int latency_repeats = 5; ///< timed forwards for the latency median
+  int latency_batch = 1;   ///< batch size of the latency measurement
+};
+
+/// How a finished evaluation becomes one scalar reward.
+struct RewardConfig {
+  std::string kind = "accuracy"; ///< accuracy | latency | params
+  double target_latency_ms = 10; ///< latency form: acc * (lat / target)^w
+  double latency_weight = -0.07; ///< w in the MnasNet soft constraint
+  double max_params = 0;         ///< params form: reward 0 above this budget (0: unlimited)
+};
+
+/// The deterministic stand-in for training, used to compare strategies and to measure the pool.
+struct SurrogateConfig {
+  double seconds = 0;               ///< sleep per evaluation, imitating training time
+  double noise = 0;                 ///< std-dev of seeded noise added per evaluation
+  std::uint64_t landscape_seed = 0; ///< which surrogate landscape; independent of the run seed
+};
+
+/// Everything `hpcnas search` needs.
+struct SearchConfig {
+  std::string strategy = "random";
+  std::string evaluator = "train"; ///< train | surrogate
+  int budget = 20;                 ///< number of evaluations to record
+  std::uint64_t seed = 1;
+  std::string out = "hpcnas-run.h5";
+  bool overwrite = false;
+  std::string fail_ids; ///< test hook: comma-separated evaluation ids forced to fail
+  DataConfig data;
+  NetworkConfig network;
+  TrainConfig train;
+  RewardConfig reward;
+  SurrogateConfig surrogate;
+};
+
+/// `hpcnas bench`: times training steps of a child network on random data.
+struct BenchConfig {
+  std::string what = "child";
+  int batch_size = 64;
+  std::string input = "1x28x28";
+  int threads = 2;
+  int steps = 10;
+  int warmup = 2;
+  NetworkConfig network;
+};
+
+} // namespace hpcnas::config

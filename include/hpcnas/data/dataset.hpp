@@ -1,0 +1,65 @@
+#pragma once
+/// Image classification datasets as in-memory tensors: IDX (MNIST, Fashion-MNIST; raw or .gz),
+/// CIFAR-10 binary batches, and a small generated synthetic set. Each rank loads its data once.
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "hpcnas/config/search_config.hpp"
+
+namespace hpcnas::data {
+
+/// A missing, truncated or malformed data file; the message names the file.
+class DataError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Images as float32 [N, C, H, W], normalised per channel to zero mean and unit variance
+/// (statistics of the training part); labels as int64 [N].
+struct Dataset {
+  torch::Tensor images;
+  torch::Tensor labels;
+  std::int64_t size() const { return labels.defined() ? labels.size(0) : 0; }
+};
+
+/// The train and validation parts of a training set, split with a seeded permutation.
+/// The test set is never loaded for a reward.
+struct DataSplits {
+  Dataset train;
+  Dataset validation;
+  int channels = 0;
+  int height = 0;
+  int width = 0;
+  int num_classes = 10;
+};
+
+/// Reads an IDX image file (magic 0x00000803) and its label file (0x00000801), raw or gzipped
+/// (detected from the content, not the name). Pixels come back as uint8 [N, 1, H, W].
+Dataset read_idx(const std::string& images_path, const std::string& labels_path);
+
+/// Reads CIFAR-10 binary batches (each record: 1 label byte + 3072 pixel bytes). uint8 [N,3,32,32].
+Dataset read_cifar10(const std::vector<std::string>& batch_paths);
+
+/// A small learnable dataset: class k images carry a class-specific pattern plus seeded noise.
+Dataset make_synthetic(std::int64_t n, int channels, int height, int width, int classes,
+                       std::uint64_t seed);
+
+/// The seeded permutation of 0..n-1 that load_splits uses: the first val_size entries are the
+/// validation indices, the rest the training indices. Portable (std::mt19937_64 and a plain
+/// Fisher-Yates shuffle), so every rank and process gets the same split for the same seed.
+std::vector<std::int64_t> split_permutation(std::int64_t n, std::uint64_t seed);
+
+/// The default folder of a dataset name (e.g. /usr/share/datasets/fashion-mnist).
+std::string default_data_dir(const std::string& dataset);
+
+/// Loads the training set named by cfg, splits off cfg.val_size images for validation with a
+/// permutation seeded by cfg.split_seed, applies train_subset/val_subset, converts to float and
+/// normalises. Throws DataError naming the file or the bad setting.
+DataSplits load_splits(const config::DataConfig& cfg);
+
+} // namespace hpcnas::data

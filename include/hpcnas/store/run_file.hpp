@@ -1,0 +1,77 @@
+#pragma once
+/// The HDF5 run file, written by rank 0 only. Layout:
+///   /                 attributes: schema_version, hpcnas_version, command_line, and one string
+///                     attribute "config.<option>" per resolved option
+///   /evaluations/<c>  one 1-D extendible, chunked dataset per column c (see EvaluationTable)
+/// Each append extends every column by one row and flushes the file, so a crash loses at most
+/// in-flight work and h5py/h5dump read the file while the run goes on.
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "hpcnas/train/evaluation.hpp"
+
+namespace hpcnas::store {
+
+inline constexpr int kSchemaVersion = 1;
+
+/// Any HDF5 failure, with the file and object path in the message.
+class StoreError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Attributes written on `/` when a run file is created.
+struct RunAttributes {
+  std::string command_line;
+  std::vector<std::pair<std::string, std::string>> config; ///< resolved option -> value
+};
+
+/// The columns of /evaluations, read back whole (for tests, report and resume).
+struct EvaluationTable {
+  std::vector<std::int64_t> id;
+  std::vector<std::string> genotype; ///< DARTS text
+  std::vector<double> reward;
+  std::vector<double> val_accuracy;
+  std::vector<std::int64_t> params;
+  std::vector<std::int64_t> flops;
+  std::vector<double> latency_ms;
+  std::vector<double> train_seconds;
+  std::vector<std::int32_t> rank;
+  std::vector<std::string> status; ///< status_name()
+  std::vector<std::string> message;
+  std::vector<double> started;
+  std::vector<double> finished;
+  std::size_t rows() const { return id.size(); }
+};
+
+class RunFile {
+public:
+  /// Creates a new run file. Refuses (StoreError) to replace an existing file unless overwrite.
+  static RunFile create(const std::string& path, bool overwrite, const RunAttributes& attrs);
+  RunFile(RunFile&&) noexcept;
+  RunFile& operator=(RunFile&&) noexcept;
+  ~RunFile();
+
+  /// Appends one row to every column of /evaluations and flushes the file.
+  void append(const train::EvalResult& result);
+  std::int64_t rows() const;
+  const std::string& path() const;
+
+private:
+  struct Impl;
+  explicit RunFile(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Reads /evaluations of a run file (open or closed).
+EvaluationTable read_evaluations(const std::string& path);
+
+/// Reads a string attribute of `/`; throws StoreError when it is missing.
+std::string read_root_attribute(const std::string& path, const std::string& name);
+
+} // namespace hpcnas::store

@@ -1,0 +1,69 @@
+#pragma once
+/// What one evaluation of a child architecture asks for and returns, and the Evaluator
+/// interface that trains (or imitates training of) a child. No LibTorch here: the controller,
+/// the protocol and the run file use these types without pulling in torch.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hpcnas/space/genotype.hpp"
+
+namespace hpcnas::train {
+
+/// Outcome of an evaluation. A failed child is data, not an exception.
+enum class EvalStatus : std::int32_t {
+  kOk = 0,
+  kDiverged = 1, ///< NaN or Inf loss
+  kError = 2,    ///< an exception while building, training or measuring
+  kTimeout = 3,  ///< ran past --eval-timeout
+};
+
+/// "ok", "diverged", "error", "timeout".
+const char* status_name(EvalStatus status);
+
+/// One unit of work handed to a trainer. The seed is derived from the run seed and the id, so
+/// any evaluation can be reproduced alone.
+struct EvalRequest {
+  std::int64_t id = 0;
+  std::uint64_t seed = 0;
+  space::Genotype genotype;
+};
+
+/// Seed of evaluation `id` in a run seeded with `run_seed` (a splitmix64 mix of both).
+std::uint64_t evaluation_seed(std::uint64_t run_seed, std::int64_t id);
+
+struct EvalResult {
+  std::int64_t id = 0;
+  space::Genotype genotype;
+  EvalStatus status = EvalStatus::kOk;
+  double reward = 0;       ///< what the strategy maximises; 0 for a failed child
+  double val_accuracy = 0; ///< fraction in [0, 1]
+  std::int64_t params = 0; ///< trainable parameters
+  std::int64_t flops = 0;  ///< FLOPs of one forward pass of one image (2 per multiply-add)
+  double latency_ms = 0;   ///< median inference latency
+  double train_seconds = 0;
+  std::int32_t rank = 0; ///< MPI rank that evaluated it
+  double started = 0;    ///< Unix time (s) when the trainer started it
+  double finished = 0;   ///< Unix time (s) when the trainer finished it
+  std::string message;   ///< cause of a failure; empty when ok
+};
+
+/// Trains and measures one child (or imitates it). Implementations catch their own failures
+/// and report them through EvalResult::status.
+class Evaluator {
+public:
+  virtual ~Evaluator() = default;
+  virtual EvalResult evaluate(const EvalRequest& request) = 0;
+};
+
+/// Seconds since the Unix epoch, as a double.
+double unix_time();
+
+/// Test hook (--fail-ids): wraps an evaluator so that the listed ids come back as kError
+/// without being evaluated, the way a crashing child would.
+std::unique_ptr<Evaluator> with_forced_failures(std::unique_ptr<Evaluator> inner,
+                                                std::vector<std::int64_t> ids);
+
+} // namespace hpcnas::train

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every unit, MPI and command-line test with ctest.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+hpcnas_install
+hpcnas_build
+cd "$HPCNAS_BUILD"
+ctest --output-on-failure -j "$(nproc)" "$@"

@@ -1,0 +1,72 @@
+#include "hpcnas/app/cli.hpp"
+
+#include <iostream>
+
+namespace hpcnas::app {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: hpcnas <command> [options]   (launch with mpirun -n N or srun)\n"
+    "commands:\n"
+    "  search   neural architecture search: rank 0 runs the strategy, ranks 1..N-1 train\n"
+    "  bench    time training steps of a child network\n"
+    "hpcnas <command> --help lists the command's options; hpcnas --version prints the version.\n";
+
+std::string join(int argc, char** argv) {
+  std::string line;
+  for (int i = 0; i < argc; ++i)
+    line += (i ? " " : "") + std::string(argv[i]);
+  return line;
+}
+
+template <typename Config>
+bool print_help(const comm::MpiContext& ctx, const config::Parsed<Config>& parsed) {
+  if (parsed.help && ctx.is_controller())
+    std::cout << parsed.help_text;
+  return parsed.help;
+}
+
+} // namespace
+
+int run_cli(const comm::MpiContext& ctx, int argc, char** argv) {
+  const std::vector<std::string> args(argv + (argc > 1 ? 2 : 1), argv + argc);
+  const std::string command = argc > 1 ? argv[1] : "";
+  try {
+    if (command == "--version") {
+      if (ctx.is_controller())
+        std::cout << "hpcnas " << HPCNAS_VERSION << std::endl;
+      return kExitOk;
+    }
+    if (command == "--help" || command == "-h") {
+      if (ctx.is_controller())
+        std::cout << kUsage;
+      return kExitOk;
+    }
+    if (command == "search") {
+      const auto parsed = config::parse_search(args);
+      return print_help(ctx, parsed) ? kExitOk : run_search(ctx, parsed, join(argc, argv));
+    }
+    if (command == "bench") {
+      const auto parsed = config::parse_bench(args);
+      return print_help(ctx, parsed) ? kExitOk : run_bench(ctx, parsed);
+    }
+    if (ctx.is_controller())
+      std::cerr << "hpcnas: error: "
+                << (command.empty() ? "no command given" : "unknown command '" + command + "'")
+                << "\n"
+                << kUsage;
+    return kExitBadInput;
+  } catch (const config::ConfigError& e) {
+    // Every rank parsed the same arguments and failed the same way: no rank is left waiting.
+    if (ctx.is_controller())
+      std::cerr << "hpcnas " << command << ": error: " << e.what() << std::endl;
+    return kExitBadInput;
+  } catch (const std::exception& e) {
+    // After set-up another rank may be waiting on this one: end the whole job.
+    std::cerr << "hpcnas " << command << ": error on rank " << ctx.rank() << ": " << e.what()
+              << std::endl;
+    ctx.abort(kExitFailure);
+  }
+}
+
+} // namespace hpcnas::app

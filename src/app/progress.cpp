@@ -1,0 +1,48 @@
+#include "hpcnas/app/progress.hpp"
+
+#include <cstdio>
+#include <ostream>
+
+namespace hpcnas::app {
+namespace {
+
+std::string clock_text(double seconds) {
+  const auto s = static_cast<long long>(seconds + 0.5);
+  char text[32];
+  std::snprintf(text, sizeof text, "%02lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
+  return text;
+}
+
+} // namespace
+
+ProgressLog::ProgressLog(std::ostream& out, std::int64_t budget, std::string label)
+    : out_(out), budget_(budget), label_(std::move(label)),
+      start_(std::chrono::steady_clock::now()) {}
+
+void ProgressLog::record(const train::EvalResult& result) {
+  ++done_;
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double per_hour = elapsed > 0 ? done_ * 3600.0 / elapsed : 0.0;
+  const double eta = done_ > 0 ? elapsed / done_ * (budget_ - done_) : 0.0;
+  char line[256];
+  if (result.status != train::EvalStatus::kOk) {
+    ++failures_;
+    std::snprintf(line, sizeof line,
+                  "[hpcnas] %lld/%lld id=%lld rank=%d FAILED (%s): ", static_cast<long long>(done_),
+                  static_cast<long long>(budget_), static_cast<long long>(result.id), result.rank,
+                  train::status_name(result.status));
+    out_ << line << result.message << std::endl;
+    return;
+  }
+  if (!best_ || result.reward > best_->reward)
+    best_ = result;
+  std::snprintf(line, sizeof line,
+                "[hpcnas] %lld/%lld id=%lld rank=%d %s=%.4f best=%.4f evals/h=%.0f eta=%s",
+                static_cast<long long>(done_), static_cast<long long>(budget_),
+                static_cast<long long>(result.id), result.rank, label_.c_str(), result.reward,
+                best_->reward, per_hour, clock_text(eta).c_str());
+  out_ << line << std::endl;
+}
+
+} // namespace hpcnas::app

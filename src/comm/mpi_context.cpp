@@ -1,0 +1,46 @@
+#include "hpcnas/comm/mpi_context.hpp"
+
+#include <mpi.h>
+
+#include <cstdlib>
+#include <vector>
+
+namespace hpcnas::comm {
+
+MpiContext::MpiContext(int* argc, char*** argv) {
+  int initialised = 0;
+  MPI_Initialized(&initialised);
+  if (!initialised) {
+    MPI_Init(argc, argv);
+    owns_mpi_ = true;
+  }
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+}
+
+MpiContext::~MpiContext() {
+  if (owns_mpi_)
+    MPI_Finalize();
+}
+
+std::string MpiContext::agree_on_error(const std::string& local_error) const {
+  const int mine = local_error.empty() ? size_ : rank_;
+  int first_failed = size_;
+  MPI_Allreduce(&mine, &first_failed, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  if (first_failed == size_)
+    return "";
+  std::vector<char> text(local_error.begin(), local_error.end());
+  int length = static_cast<int>(text.size());
+  MPI_Bcast(&length, 1, MPI_INT, first_failed, MPI_COMM_WORLD);
+  text.resize(length);
+  MPI_Bcast(text.data(), length, MPI_CHAR, first_failed, MPI_COMM_WORLD);
+  const std::string where = size_ > 1 ? "rank " + std::to_string(first_failed) + ": " : "";
+  return where + std::string(text.begin(), text.end());
+}
+
+void MpiContext::abort(int code) const {
+  MPI_Abort(MPI_COMM_WORLD, code);
+  std::_Exit(code);
+}
+
+} // namespace hpcnas::comm

@@ -1,0 +1,240 @@
+#include "hpcnas/config/options.hpp"
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+
+#include <boost/any.hpp>
+#include <boost/program_options.hpp>
+
+namespace hpcnas::config {
+namespace po = boost::program_options;
+namespace {
+
+template <typename T> po::typed_value<T>* bound(T* target) {
+  return po::value<T>(target)->default_value(*target);
+}
+
+void add_data_options(po::options_description& all, DataConfig& cfg) {
+  po::options_description d("Data");
+  auto add = d.add_options();
+  add("dataset", bound(&cfg.dataset), "fashion-mnist | mnist | cifar10 | synthetic");
+  add("data-dir", bound(&cfg.data_dir),
+      "folder of the dataset files (empty: the dataset's default)");
+  add("val-size", bound(&cfg.val_size), "training images held out as the validation split");
+  add("train-subset", bound(&cfg.train_subset), "train children on this many images (0: all)");
+  add("val-subset", bound(&cfg.val_subset), "validate children on this many images (0: all)");
+  add("split-seed", bound(&cfg.split_seed), "seed of the train/validation split");
+  all.add(d);
+}
+
+void add_network_options(po::options_description& all, NetworkConfig& cfg) {
+  po::options_description d("Child network");
+  auto add = d.add_options();
+  add("channels", bound(&cfg.channels), "initial channels C");
+  add("layers", bound(&cfg.layers), "cells L (reduction cells at L/3 and 2L/3)");
+  all.add(d);
+}
+
+void add_train_options(po::options_description& all, TrainConfig& cfg) {
+  po::options_description d("Child training");
+  auto add = d.add_options();
+  add("epochs", bound(&cfg.epochs), "training epochs per child");
+  add("batch-size", bound(&cfg.batch_size), "minibatch size");
+  add("lr", bound(&cfg.learning_rate), "initial SGD learning rate (cosine schedule)");
+  add("lr-min", bound(&cfg.min_learning_rate), "final learning rate of the cosine schedule");
+  add("momentum", bound(&cfg.momentum), "SGD momentum");
+  add("weight-decay", bound(&cfg.weight_decay), "SGD weight decay");
+  add("grad-clip", bound(&cfg.grad_clip), "gradient norm clip");
+  add("threads", bound(&cfg.threads), "LibTorch threads per rank (0: LibTorch's default)");
+  add("eval-timeout", bound(&cfg.eval_timeout), "seconds before a child is stopped (0: none)");
+  add("latency-repeats", bound(&cfg.latency_repeats), "timed forwards for the latency median");
+  add("latency-batch", bound(&cfg.latency_batch), "batch size of the latency measurement");
+  all.add(d);
+}
+
+void add_reward_options(po::options_description& all, RewardConfig& cfg) {
+  po::options_description d("Reward");
+  auto add = d.add_options();
+  add("reward", bound(&cfg.kind),
+      "accuracy | latency (acc*(lat/target)^w) | params (acc, 0 over --max-params)");
+  add("target-latency-ms", bound(&cfg.target_latency_ms), "latency target of the latency reward");
+  add("latency-weight", bound(&cfg.latency_weight), "exponent w of the latency reward");
+  add("max-params", bound(&cfg.max_params), "parameter budget of the params reward (0: none)");
+  all.add(d);
+}
+
+void add_surrogate_options(po::options_description& all, SurrogateConfig& cfg) {
+  po::options_description d("Surrogate evaluator (--evaluator surrogate)");
+  auto add = d.add_options();
+  add("surrogate-seconds", bound(&cfg.seconds), "sleep per evaluation, imitating training");
+  add("surrogate-noise", bound(&cfg.noise), "std-dev of seeded per-evaluation noise");
+  add("surrogate-landscape", bound(&cfg.landscape_seed), "seed of the surrogate landscape");
+  all.add(d);
+}
+
+/// Value of a stored option as text, for the run file's resolved configuration. Doubles in
+/// their shortest round-trip form, so 0.025 reads back as 0.025.
+std::string value_text(const boost::any& v) {
+  if (auto p = boost::any_cast<double>(&v)) {
+    char text[32];
+    const auto end = std::to_chars(text, text + sizeof text, *p).ptr;
+    return std::string(text, end);
+  }
+  if (auto p = boost::any_cast<int>(&v))
+    return std::to_string(*p);
+  if (auto p = boost::any_cast<std::uint64_t>(&v))
+    return std::to_string(*p);
+  if (auto p = boost::any_cast<std::string>(&v))
+    return *p;
+  if (auto p = boost::any_cast<bool>(&v))
+    return *p ? "true" : "false";
+  return "?";
+}
+
+void require(bool ok, const std::string& message) {
+  if (!ok)
+    throw ConfigError(message);
+}
+
+void require_one_of(const std::string& option, const std::string& value,
+                    const std::vector<std::string>& allowed) {
+  for (const auto& a : allowed)
+    if (a == value)
+      return;
+  std::string list;
+  for (const auto& a : allowed)
+    list += (list.empty() ? "" : ", ") + a;
+  throw ConfigError("--" + option + " '" + value + "' is not one of: " + list);
+}
+
+/// Parses args (and --config) into the variables bound in `options`; fills help and resolved.
+template <typename Config>
+void parse_into(Parsed<Config>& out, po::options_description& options,
+                const std::vector<std::string>& args) {
+  std::string config_file;
+  po::options_description general("General");
+  auto add = general.add_options();
+  add("help,h", "print the options with their defaults and exit");
+  add("config", po::value<std::string>(&config_file), "INI file of options; the command line wins");
+  options.add(general);
+
+  std::ostringstream help;
+  help << options;
+  out.help_text = help.str();
+
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(options).run(), vm);
+    if (vm.count("config")) {
+      const auto path = vm["config"].as<std::string>();
+      std::ifstream in(path);
+      if (!in)
+        throw ConfigError("--config: cannot open '" + path + "'");
+      po::store(po::parse_config_file(in, options), vm);
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw ConfigError(e.what());
+  }
+  out.help = vm.count("help") > 0;
+  for (const auto& [name, value] : vm)
+    if (name != "help")
+      out.resolved.emplace_back(name, value_text(value.value()));
+}
+
+} // namespace
+
+std::vector<long long> parse_id_list(const std::string& text) {
+  std::vector<long long> ids;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    std::size_t used = 0;
+    long long id = -1;
+    try {
+      id = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    require(used == item.size() && id >= 0,
+            "--fail-ids: '" + item + "' is not a non-negative integer");
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+Parsed<SearchConfig> parse_search(const std::vector<std::string>& args) {
+  Parsed<SearchConfig> out;
+  SearchConfig& cfg = out.config;
+  po::options_description options("hpcnas search [options]");
+  po::options_description search("Search");
+  auto add = search.add_options();
+  add("strategy", bound(&cfg.strategy), "random");
+  add("evaluator", bound(&cfg.evaluator),
+      "train (real training) | surrogate (a seeded function of the genotype)");
+  add("budget", bound(&cfg.budget), "evaluations to record");
+  add("seed", bound(&cfg.seed), "run seed: strategy and per-evaluation seeds derive from it");
+  add("out", bound(&cfg.out), "HDF5 run file to create");
+  add("overwrite", po::bool_switch(&cfg.overwrite), "replace an existing run file");
+  add("fail-ids", bound(&cfg.fail_ids), "test hook: evaluation ids forced to fail, e.g. 2,5");
+  options.add(search);
+  add_data_options(options, cfg.data);
+  add_network_options(options, cfg.network);
+  add_train_options(options, cfg.train);
+  add_reward_options(options, cfg.reward);
+  add_surrogate_options(options, cfg.surrogate);
+  parse_into(out, options, args);
+  if (out.help)
+    return out;
+
+  require_one_of("strategy", cfg.strategy, {"random"});
+  require_one_of("evaluator", cfg.evaluator, {"train", "surrogate"});
+  require_one_of("dataset", cfg.data.dataset, {"fashion-mnist", "mnist", "cifar10", "synthetic"});
+  require_one_of("reward", cfg.reward.kind, {"accuracy", "latency", "params"});
+  require(cfg.budget >= 1, "--budget must be at least 1 (got " + std::to_string(cfg.budget) + ")");
+  require(!cfg.out.empty(), "--out must name a file");
+  require(cfg.data.val_size >= 1, "--val-size must be at least 1");
+  require(cfg.data.train_subset >= 0, "--train-subset must be 0 (all) or positive");
+  require(cfg.data.val_subset >= 0, "--val-subset must be 0 (all) or positive");
+  require(cfg.network.channels >= 1, "--channels must be at least 1");
+  require(cfg.network.layers >= 3, "--layers must be at least 3 (two of them are reductions)");
+  require(cfg.train.epochs >= 1, "--epochs must be at least 1");
+  require(cfg.train.batch_size >= 1, "--batch-size must be at least 1");
+  require(cfg.train.learning_rate > 0, "--lr must be positive");
+  require(cfg.train.threads >= 0, "--threads must be 0 (default) or positive");
+  require(cfg.train.eval_timeout >= 0, "--eval-timeout must be 0 (none) or positive");
+  require(cfg.train.latency_repeats >= 1, "--latency-repeats must be at least 1");
+  require(cfg.train.latency_batch >= 1, "--latency-batch must be at least 1");
+  require(cfg.surrogate.seconds >= 0, "--surrogate-seconds must not be negative");
+  require(cfg.surrogate.noise >= 0, "--surrogate-noise must not be negative");
+  parse_id_list(cfg.fail_ids);
+  return out;
+}
+
+Parsed<BenchConfig> parse_bench(const std::vector<std::string>& args) {
+  Parsed<BenchConfig> out;
+  BenchConfig& cfg = out.config;
+  po::options_description options("hpcnas bench [options]");
+  po::options_description bench("Benchmark");
+  auto add = bench.add_options();
+  add("what", bound(&cfg.what), "child: training steps of the DARTS_V2 child network");
+  add("batch-size", bound(&cfg.batch_size), "batch size");
+  add("input", bound(&cfg.input), "input shape CxHxW");
+  add("threads", bound(&cfg.threads), "LibTorch threads");
+  add("steps", bound(&cfg.steps), "timed steps");
+  add("warmup", bound(&cfg.warmup), "untimed steps first");
+  options.add(bench);
+  add_network_options(options, cfg.network);
+  parse_into(out, options, args);
+  if (out.help)
+    return out;
+  require_one_of("what", cfg.what, {"child"});
+  require(cfg.batch_size >= 1, "--batch-size must be at least 1");
+  require(cfg.threads >= 1, "--threads must be at least 1");
+  require(cfg.steps >= 1, "--steps must be at least 1");
+  require(cfg.warmup >= 0, "--warmup must not be negative");
+  return out;
+}
+
+} // namespace hpcnas::config

@@ -1,0 +1,161 @@
+#include "hpcnas/model/network.hpp"
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "hpcnas/model/operations.hpp"
+
+namespace hpcnas::model {
+
+namespace {
+
+/// The discrete cell of a genotype: two preprocessed inputs, kNodes nodes, each the sum of two
+/// edges, output the concatenation of all nodes (4 * C channels).
+class CellImpl : public torch::nn::Module {
+public:
+  CellImpl(const space::Cell& genes, std::int64_t c_prev_prev, std::int64_t c_prev,
+           std::int64_t c, bool reduction, bool reduction_prev)
+      : genes_(genes) {
+    for (int e = 0; e < space::kEdgesPerCell; ++e) {
+      const int input = genes.edges[e].input;
+      TORCH_CHECK(input >= 0 && input < 2 + e / 2, "cell edge ", e, " reads state ", input,
+                  ", not an earlier state");
+    }
+    if (reduction_prev) {
+      pre0_ = register_module("pre0", FactorizedReduce(c_prev_prev, c, true));
+    } else {
+      pre0_ = register_module("pre0", ReluConvBn(c_prev_prev, c, 1, 1, 0, true));
+    }
+    pre1_ = register_module("pre1", ReluConvBn(c_prev, c, 1, 1, 0, true));
+    for (int e = 0; e < space::kEdgesPerCell; ++e) {
+      const auto& edge = genes.edges[e];
+      const std::int64_t stride = reduction && edge.input < 2 ? 2 : 1;
+      edges_.push_back(register_module("edge" + std::to_string(e),
+                                       make_operation(edge.op, c, stride, /*affine=*/true)));
+      if (edges_.back()->starts_with_relu()) {
+        needs_relu_[edge.input] = true;
+      }
+    }
+  }
+
+  /// s0, s1: the two previous cells' outputs; r0, r1: their ReLUs, computed once by the network.
+  torch::Tensor forward(const torch::Tensor& s0, const torch::Tensor& r0, const torch::Tensor& s1,
+                        const torch::Tensor& r1) {
+    std::array<torch::Tensor, kStates> states;
+    std::array<torch::Tensor, kStates> relus;  // shared by all ReLU-first edges reading a state
+    states[0] = pre0_->forward(s0, r0);
+    states[1] = pre1_->forward(s1, r1);
+    for (int s = 0; s < 2; ++s) {
+      if (needs_relu_[s]) {
+        relus[s] = torch::relu(states[s]);
+      }
+    }
+    for (int i = 0; i < space::kNodes; ++i) {
+      const int in_a = genes_.edges[2 * i].input;
+      const int in_b = genes_.edges[2 * i + 1].input;
+      auto a = edges_[2 * i]->forward(states[in_a], relus[in_a]);
+      auto b = edges_[2 * i + 1]->forward(states[in_b], relus[in_b]);
+      // Add in place into an edge's own output, never into a state an identity passed on.
+      const bool a_own = !a.is_same(states[in_a]);
+      const bool b_own = !b.is_same(states[in_b]);
+      auto node = a_own ? a.add_(b) : (b_own ? b.add_(a) : a + b);
+      if (needs_relu_[2 + i]) {
+        relus[2 + i] = torch::relu(node);
+      }
+      states[2 + i] = std::move(node);
+    }
+    return torch::cat({states[2], states[3], states[4], states[5]}, 1);
+  }
+
+private:
+  static constexpr int kStates = 2 + space::kNodes;
+  space::Cell genes_;
+  std::shared_ptr<OperationImpl> pre0_, pre1_;
+  std::vector<Operation> edges_;
+  std::array<bool, kStates> needs_relu_{};
+};
+TORCH_MODULE(Cell);
+
+}  // namespace
+
+struct NetworkImpl::Parts {
+  Conv stem_conv{nullptr};
+  torch::nn::BatchNorm2d stem_bn{nullptr};
+  std::vector<Cell> cells;
+  CountedLinear head{nullptr};
+};
+
+NetworkImpl::NetworkImpl(const space::Genotype& genotype, const NetworkOptions& options)
+    : parts_(std::make_shared<Parts>()) {
+  TORCH_CHECK(options.in_channels > 0 && options.num_classes > 0 && options.channels > 0 &&
+                  options.layers > 0 && options.stem_multiplier > 0,
+              "Network: channels, classes, C, layers and stem multiplier must be positive");
+  const std::int64_t c_stem = static_cast<std::int64_t>(options.stem_multiplier) * options.channels;
+  parts_->stem_conv = register_module(
+      "stem_conv", Conv(ConvOptions(options.in_channels, c_stem, 3).padding(1)));
+  parts_->stem_bn = register_module("stem_bn", torch::nn::BatchNorm2d(c_stem));
+
+  std::int64_t c_prev_prev = c_stem;
+  std::int64_t c_prev = c_stem;
+  std::int64_t c = options.channels;
+  bool reduction_prev = false;
+  const int layers = options.layers;
+  for (int i = 0; i < layers; ++i) {
+    const bool reduction = i == layers / 3 || i == 2 * layers / 3;
+    if (reduction) {
+      c *= 2;
+    }
+    parts_->cells.push_back(register_module(
+        "cell" + std::to_string(i), Cell(reduction ? genotype.reduce : genotype.normal,
+                                         c_prev_prev, c_prev, c, reduction, reduction_prev)));
+    reduction_prev = reduction;
+    c_prev_prev = c_prev;
+    c_prev = space::kNodes * c;
+  }
+  parts_->head = register_module("head", CountedLinear(c_prev, options.num_classes));
+}
+
+torch::Tensor NetworkImpl::forward(torch::Tensor x) {
+  auto& p = *parts_;
+  auto s1 = p.stem_bn(p.stem_conv(x));
+  auto r1 = torch::relu(s1);
+  auto s0 = s1;
+  auto r0 = r1;
+  const auto n = p.cells.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    auto out = p.cells[i]->forward(s0, r0, s1, r1);
+    s0 = std::move(s1);
+    r0 = std::move(r1);
+    s1 = std::move(out);
+    // Every cell output but the last feeds the next cells' ReLU-first preprocessing.
+    r1 = i + 1 < n ? torch::relu(s1) : torch::Tensor();
+  }
+  return p.head(s1.mean({2, 3}));
+}
+
+std::int64_t count_parameters(const torch::nn::Module& module) {
+  std::int64_t total = 0;
+  for (const auto& p : module.parameters()) {
+    if (p.requires_grad()) {
+      total += p.numel();
+    }
+  }
+  return total;
+}
+
+std::int64_t count_flops(Network& network, int channels, int height, int width) {
+  const bool was_training = network->is_training();
+  network->eval();
+  std::int64_t flops = 0;
+  {
+    torch::NoGradGuard no_grad;
+    FlopCounter counter;
+    network->forward(torch::zeros({1, channels, height, width}));
+    flops = counter.flops();
+  }
+  network->train(was_training);
+  return flops;
+}
+
+}  // namespace hpcnas::model

@@ -1,0 +1,220 @@
+#include "hpcnas/model/operations.hpp"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace hpcnas::model {
+
+namespace {
+
+thread_local FlopCounter* active_counter = nullptr;
+
+torch::nn::BatchNorm2d make_bn(std::int64_t channels, bool affine) {
+  return torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(channels).affine(affine));
+}
+
+// relu(x), or the caller's shared relu(x) when it computed one.
+torch::Tensor relu_of(const torch::Tensor& x, const torch::Tensor& relu_input) {
+  return relu_input.defined() ? relu_input : torch::relu(x);
+}
+
+}  // namespace
+
+FlopCounter::FlopCounter() : previous_(active_counter) { active_counter = this; }
+
+FlopCounter::~FlopCounter() { active_counter = previous_; }
+
+void FlopCounter::add(std::int64_t flops) {
+  if (active_counter != nullptr) {
+    active_counter->flops_ += flops;
+  }
+}
+
+bool FlopCounter::active() { return active_counter != nullptr; }
+
+torch::Tensor to_channels_last(const torch::Tensor& x) {
+  if (x.dim() != 4 || x.is_contiguous(torch::MemoryFormat::ChannelsLast)) {
+    return x;
+  }
+  return x.contiguous(torch::MemoryFormat::ChannelsLast);
+}
+
+ConvImpl::ConvImpl(const ConvOptions& options_) : options(options_) {
+  TORCH_CHECK(options.in_channels() % options.groups() == 0 &&
+                  options.out_channels() % options.groups() == 0,
+              "Conv: channels (", options.in_channels(), " -> ", options.out_channels(),
+              ") are not divisible by groups ", options.groups());
+  weight = register_parameter(
+      "weight", torch::empty({options.out_channels(), options.in_channels() / options.groups(),
+                              options.kernel_size(), options.kernel_size()}));
+  reset_parameters();
+}
+
+void ConvImpl::reset_parameters() {
+  torch::NoGradGuard no_grad;
+  // PyTorch's Conv2d default: kaiming_uniform_(a = sqrt(5)), i.e. U(-1/sqrt(fan_in), ..).
+  torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
+}
+
+torch::Tensor ConvImpl::forward(const torch::Tensor& x) {
+  auto y = torch::conv2d(x, weight, {}, options.stride(), options.padding(), options.dilation(),
+                         options.groups());
+  if (FlopCounter::active()) {
+    const auto& o = options;
+    FlopCounter::add(2 * o.out_channels() * y.size(2) * y.size(3) * (o.in_channels() / o.groups()) *
+                     o.kernel_size() * o.kernel_size());
+  }
+  return y;
+}
+
+CountedLinearImpl::CountedLinearImpl(std::int64_t in_features, std::int64_t out_features)
+    : linear(register_module("linear", torch::nn::Linear(in_features, out_features))) {}
+
+torch::Tensor CountedLinearImpl::forward(const torch::Tensor& x) {
+  FlopCounter::add(2 * linear->options.in_features() * linear->options.out_features());
+  return linear(x);
+}
+
+ReluConvBnImpl::ReluConvBnImpl(std::int64_t in_channels, std::int64_t out_channels,
+                               std::int64_t kernel_size, std::int64_t stride,
+                               std::int64_t padding, bool affine)
+    : conv_(register_module(
+          "conv",
+          Conv(ConvOptions(in_channels, out_channels, kernel_size).stride(stride).padding(padding)))),
+      bn_(register_module("bn", make_bn(out_channels, affine))) {}
+
+torch::Tensor ReluConvBnImpl::forward(const torch::Tensor& x, const torch::Tensor& relu_input) {
+  return bn_(conv_(relu_of(x, relu_input)));
+}
+
+FactorizedReduceImpl::FactorizedReduceImpl(std::int64_t in_channels, std::int64_t out_channels,
+                                           bool affine)
+    : conv_a_(register_module("conv_a",
+                              Conv(ConvOptions(in_channels, out_channels / 2, 1).stride(2)))),
+      conv_b_(register_module("conv_b",
+                              Conv(ConvOptions(in_channels, out_channels / 2, 1).stride(2)))),
+      bn_(register_module("bn", make_bn(out_channels, affine))) {
+  TORCH_CHECK(out_channels % 2 == 0, "FactorizedReduce: odd output channels ", out_channels);
+}
+
+torch::Tensor FactorizedReduceImpl::forward(const torch::Tensor& x,
+                                            const torch::Tensor& relu_input) {
+  auto r = relu_of(x, relu_input);
+  auto a = conv_a_(r);
+  auto shifted = r.slice(2, 1).slice(3, 1);
+  // With an odd size the shifted branch would come out one smaller: pad it at the end.
+  const std::int64_t pad_h = r.size(2) % 2;
+  const std::int64_t pad_w = r.size(3) % 2;
+  if (pad_h != 0 || pad_w != 0) {
+    shifted = torch::constant_pad_nd(shifted, {0, pad_w, 0, pad_h});
+  }
+  auto b = conv_b_(shifted);
+  return bn_(torch::cat({a, b}, 1));
+}
+
+SepConvImpl::SepConvImpl(std::int64_t channels, std::int64_t kernel_size, std::int64_t stride,
+                         bool affine) {
+  const std::int64_t pad = kernel_size / 2;
+  depthwise1_ = register_module(
+      "depthwise1",
+      Conv(ConvOptions(channels, channels, kernel_size).stride(stride).padding(pad).groups(channels)));
+  pointwise1_ = register_module("pointwise1", Conv(ConvOptions(channels, channels, 1)));
+  bn1_ = register_module("bn1", make_bn(channels, affine));
+  depthwise2_ = register_module(
+      "depthwise2", Conv(ConvOptions(channels, channels, kernel_size).padding(pad).groups(channels)));
+  pointwise2_ = register_module("pointwise2", Conv(ConvOptions(channels, channels, 1)));
+  bn2_ = register_module("bn2", make_bn(channels, affine));
+}
+
+torch::Tensor SepConvImpl::forward(const torch::Tensor& x, const torch::Tensor& relu_input) {
+  auto y = bn1_(pointwise1_(depthwise1_(relu_of(x, relu_input))));
+  // BatchNorm's backward needs its input, not its output: the ReLU may overwrite the output.
+  y = torch::relu_(y);
+  return bn2_(pointwise2_(depthwise2_(y)));
+}
+
+DilConvImpl::DilConvImpl(std::int64_t channels, std::int64_t kernel_size, std::int64_t stride,
+                         bool affine) {
+  const std::int64_t dilation = 2;
+  depthwise_ = register_module("depthwise", Conv(ConvOptions(channels, channels, kernel_size)
+                                                     .stride(stride)
+                                                     .padding(dilation * (kernel_size - 1) / 2)
+                                                     .dilation(dilation)
+                                                     .groups(channels)));
+  pointwise_ = register_module("pointwise", Conv(ConvOptions(channels, channels, 1)));
+  bn_ = register_module("bn", make_bn(channels, affine));
+}
+
+torch::Tensor DilConvImpl::forward(const torch::Tensor& x, const torch::Tensor& relu_input) {
+  return bn_(pointwise_(depthwise_(relu_of(x, relu_input))));
+}
+
+PoolImpl::PoolImpl(bool max, std::int64_t channels, std::int64_t stride, bool affine)
+    : max_(max), stride_(stride) {
+  if (!affine) {
+    bn_ = register_module("bn", make_bn(channels, false));
+  }
+}
+
+torch::Tensor PoolImpl::forward(const torch::Tensor& x, const torch::Tensor& /*relu_input*/) {
+  auto y = max_ ? torch::max_pool2d(x, {3, 3}, {stride_, stride_}, {1, 1})
+                : torch::avg_pool2d(x, {3, 3}, {stride_, stride_}, {1, 1}, /*ceil_mode=*/false,
+                                    /*count_include_pad=*/false);
+  return bn_ ? bn_(y) : y;
+}
+
+torch::Tensor IdentityOpImpl::forward(const torch::Tensor& x, const torch::Tensor& /*relu*/) {
+  return x;
+}
+
+ZeroImpl::ZeroImpl(std::int64_t stride) : stride_(stride) {}
+
+torch::Tensor ZeroImpl::forward(const torch::Tensor& x, const torch::Tensor& /*relu_input*/) {
+  if (stride_ == 1) {
+    return torch::zeros_like(x);
+  }
+  return torch::zeros_like(x.slice(2, 0, c10::nullopt, stride_).slice(3, 0, c10::nullopt, stride_));
+}
+
+Operation make_operation(space::Op op, std::int64_t channels, std::int64_t stride, bool affine) {
+  using space::Op;
+  std::shared_ptr<OperationImpl> module;
+  switch (op) {
+  case Op::kNone:
+    module = std::make_shared<ZeroImpl>(stride);
+    break;
+  case Op::kMaxPool3x3:
+    module = std::make_shared<PoolImpl>(true, channels, stride, affine);
+    break;
+  case Op::kAvgPool3x3:
+    module = std::make_shared<PoolImpl>(false, channels, stride, affine);
+    break;
+  case Op::kSkipConnect:
+    if (stride == 1) {
+      module = std::make_shared<IdentityOpImpl>();
+    } else {
+      module = std::make_shared<FactorizedReduceImpl>(channels, channels, affine);
+    }
+    break;
+  case Op::kSepConv3x3:
+    module = std::make_shared<SepConvImpl>(channels, 3, stride, affine);
+    break;
+  case Op::kSepConv5x5:
+    module = std::make_shared<SepConvImpl>(channels, 5, stride, affine);
+    break;
+  case Op::kDilConv3x3:
+    module = std::make_shared<DilConvImpl>(channels, 3, stride, affine);
+    break;
+  case Op::kDilConv5x5:
+    module = std::make_shared<DilConvImpl>(channels, 5, stride, affine);
+    break;
+  }
+  if (!module) {
+    throw std::invalid_argument("make_operation: unknown op " +
+                                std::to_string(static_cast<int>(op)));
+  }
+  return Operation(std::move(module));
+}
+
+}  // namespace hpcnas::model

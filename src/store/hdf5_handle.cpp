@@ -1,0 +1,75 @@
+#include "hpcnas/store/hdf5_handle.hpp"
+
+namespace hpcnas::store::hdf5 {
+
+void silence_errors() {
+  thread_local const bool silenced = [] {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    return true;
+  }();
+  (void)silenced;
+}
+
+namespace {
+
+// Walked upward the first entry is the innermost, usually the most specific (errno text,
+// "file signature not found", ...).
+herr_t take_innermost(unsigned n, const H5E_error2_t* error, void* data) {
+  auto* message = static_cast<std::string*>(data);
+  if (n == 0 && error->desc != nullptr) {
+    *message = error->desc;
+  }
+  return 0;
+}
+
+} // namespace
+
+void throw_error(std::string_view operation, std::string_view file, std::string_view object) {
+  std::string detail;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, take_innermost, &detail);
+  H5Eclear2(H5E_DEFAULT);
+  std::string message = "run file '" + std::string(file) + "'";
+  if (!object.empty()) {
+    message += ", " + std::string(object);
+  }
+  message += ": " + std::string(operation) + " failed";
+  if (!detail.empty()) {
+    message += ": " + detail;
+  }
+  throw StoreError(message);
+}
+
+Datatype utf8_string_type(std::string_view file) {
+  Datatype type(check(H5Tcopy(H5T_C_S1), "H5Tcopy", file, "string type"));
+  check(H5Tset_size(type.get(), H5T_VARIABLE), "H5Tset_size", file, "string type");
+  check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "H5Tset_cset", file, "string type");
+  return type;
+}
+
+namespace {
+
+void write_scalar_attribute(hid_t location, const std::string& name, hid_t file_type,
+                            hid_t memory_type, const void* value, std::string_view file) {
+  const std::string object = "attribute '" + name + "'";
+  Dataspace space(check(H5Screate(H5S_SCALAR), "H5Screate", file, object));
+  Attribute attribute(
+      check(H5Acreate2(location, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
+            "H5Acreate2", file, object));
+  check(H5Awrite(attribute.get(), memory_type, value), "H5Awrite", file, object);
+}
+
+} // namespace
+
+void write_string_attribute(hid_t location, const std::string& name, const std::string& value,
+                            std::string_view file) {
+  const Datatype type = utf8_string_type(file);
+  const char* text = value.c_str();
+  write_scalar_attribute(location, name, type.get(), type.get(), &text, file);
+}
+
+void write_int_attribute(hid_t location, const std::string& name, int value,
+                         std::string_view file) {
+  write_scalar_attribute(location, name, H5T_STD_I32LE, H5T_NATIVE_INT, &value, file);
+}
+
+} // namespace hpcnas::store::hdf5

@@ -1,0 +1,70 @@
+#include "hpcnas/train/surrogate.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <random>
+#include <thread>
+
+namespace hpcnas::train {
+
+SurrogateEvaluator::SurrogateEvaluator(std::uint64_t landscape_seed, config::SurrogateConfig cfg,
+                                       int rank)
+    : cfg_(cfg), rank_(rank) {
+  std::mt19937_64 rng(evaluation_seed(landscape_seed, -1));
+  std::normal_distribution<double> op_dist(0.0, 1.0), edge_dist(0.0, 0.5), pair_dist(0.0, 0.3);
+  for (auto& cell : op_gain_)
+    for (double& v : cell)
+      v = op_dist(rng);
+  for (auto& cell : edge_gain_)
+    for (auto& edge : cell)
+      for (double& v : edge)
+        v = edge_dist(rng);
+  for (auto& cell : pair_gain_)
+    for (auto& row : cell)
+      for (double& v : row)
+        v = pair_dist(rng);
+  // Scale by the score's standard deviation over random genotypes (independent terms), so
+  // reward = sigmoid(score / scale) spreads over (0, 1) like an accuracy.
+  const double variance = 2 * (space::kEdgesPerCell * (1.0 + 0.25) + space::kNodes * 0.09);
+  scale_ = std::sqrt(variance);
+}
+
+double SurrogateEvaluator::reward_of(const space::Genotype& g) const {
+  double score = 0;
+  int c = 0;
+  for (const space::Cell* cell : {&g.normal, &g.reduce}) {
+    for (int e = 0; e < space::kEdgesPerCell; ++e) {
+      const int op = static_cast<int>(cell->edges[e].op) - 1;
+      score += op_gain_[c][op] + edge_gain_[c][e][cell->edges[e].input];
+    }
+    for (int node = 0; node < space::kNodes; ++node) {
+      const int a = static_cast<int>(cell->edges[2 * node].op) - 1;
+      const int b = static_cast<int>(cell->edges[2 * node + 1].op) - 1;
+      score += pair_gain_[c][a][b];
+    }
+    ++c;
+  }
+  return 1.0 / (1.0 + std::exp(-score / scale_));
+}
+
+EvalResult SurrogateEvaluator::evaluate(const EvalRequest& request) {
+  EvalResult result;
+  result.id = request.id;
+  result.genotype = request.genotype;
+  result.rank = rank_;
+  result.started = unix_time();
+  double reward = reward_of(request.genotype);
+  if (cfg_.noise > 0) {
+    std::mt19937_64 rng(request.seed);
+    reward += std::normal_distribution<double>(0.0, cfg_.noise)(rng);
+  }
+  if (cfg_.seconds > 0)
+    std::this_thread::sleep_for(std::chrono::duration<double>(cfg_.seconds));
+  result.reward = reward;
+  result.val_accuracy = reward;
+  result.finished = unix_time();
+  result.train_seconds = result.finished - result.started;
+  return result;
+}
+
+} // namespace hpcnas::train

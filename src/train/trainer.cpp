@@ -1,0 +1,323 @@
+#include "hpcnas/train/trainer.hpp"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "hpcnas/data/dataset.hpp"
+#include "hpcnas/model/network.hpp"
+#include "hpcnas/model/operations.hpp"
+#include "hpcnas/train/reward.hpp"
+
+namespace hpcnas::train {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+double median(std::vector<double> values) {
+  if (values.empty()) {
+    return 0;
+  }
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+/// SGD with momentum and weight decay (PyTorch semantics, no dampening, no Nesterov) after
+/// clipping the global gradient norm, done with multi-tensor (_foreach) kernels: a handful of
+/// operator calls per step instead of several per parameter.
+class ClippedSgd {
+public:
+  ClippedSgd(std::vector<torch::Tensor> params, double momentum, double weight_decay,
+             double clip)
+      : params_(std::move(params)), momentum_(momentum), weight_decay_(weight_decay),
+        clip_(clip) {
+    torch::NoGradGuard no_grad;
+    // Zero buffers make the first step's buf = momentum * 0 + d_p = d_p, as PyTorch's clone.
+    for (const auto& p : params_) {
+      buffers_.push_back(momentum_ != 0 ? torch::zeros_like(p) : torch::Tensor());
+    }
+  }
+
+  /// Gradients to none, so that backward hands its buffers over instead of accumulating.
+  void zero_grad() {
+    for (auto& p : params_) {
+      p.mutable_grad() = torch::Tensor();
+    }
+  }
+
+  void step(double lr) {
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> params, grads, buffers;
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      const auto& g = params_[i].grad();
+      if (g.defined()) {
+        params.push_back(params_[i]);
+        grads.push_back(g);
+        buffers.push_back(buffers_[i]);
+      }
+    }
+    if (grads.empty()) {
+      return;
+    }
+    if (clip_ > 0) {
+      // As torch.nn.utils.clip_grad_norm_: scale by min(1, clip / (norm + 1e-6)).
+      const double norm = torch::stack(at::_foreach_norm(grads, 2)).norm().item<double>();
+      const double coef = clip_ / (norm + 1e-6);
+      if (coef < 1) {
+        at::_foreach_mul_(grads, coef);
+      }
+    }
+    if (weight_decay_ != 0) {
+      at::_foreach_add_(grads, params, weight_decay_);
+    }
+    if (momentum_ != 0) {
+      at::_foreach_mul_(buffers, momentum_);
+      at::_foreach_add_(buffers, grads);
+      at::_foreach_add_(params, buffers, -lr);
+    } else {
+      at::_foreach_add_(params, grads, -lr);
+    }
+  }
+
+private:
+  std::vector<torch::Tensor> params_;
+  std::vector<torch::Tensor> buffers_;
+  double momentum_;
+  double weight_decay_;
+  double clip_;
+};
+
+/// Forward, cross-entropy, backward of one batch; returns the loss (not yet checked).
+torch::Tensor forward_backward(model::Network& net, const torch::Tensor& x,
+                               const torch::Tensor& y) {
+  auto loss = torch::nn::functional::cross_entropy(net->forward(x), y);
+  loss.backward();
+  return loss;
+}
+
+/// Cosine schedule from lr0 down to lr_min over `total` steps (step in [0, total)).
+double cosine_lr(double lr0, double lr_min, std::int64_t step, std::int64_t total) {
+  if (total <= 1) {
+    return lr0;
+  }
+  const double progress = static_cast<double>(step) / static_cast<double>(total);
+  return lr_min + 0.5 * (lr0 - lr_min) * (1.0 + std::cos(M_PI * progress));
+}
+
+torch::Tensor batch_of(const torch::Tensor& images, const torch::Tensor& index) {
+  return model::to_channels_last(images.index_select(0, index));
+}
+
+double validation_accuracy(model::Network& net, const data::Dataset& val, int batch_size) {
+  torch::NoGradGuard no_grad;
+  net->eval();
+  const std::int64_t n = val.size();
+  if (n == 0) {
+    return 0;
+  }
+  const std::int64_t batch = std::max(batch_size, 256);
+  std::int64_t correct = 0;
+  for (std::int64_t start = 0; start < n; start += batch) {
+    const std::int64_t end = std::min(n, start + batch);
+    auto x = model::to_channels_last(val.images.slice(0, start, end));
+    auto pred = net->forward(x).argmax(1);
+    correct += pred.eq(val.labels.slice(0, start, end)).sum().item<std::int64_t>();
+  }
+  return static_cast<double>(correct) / static_cast<double>(n);
+}
+
+double latency_ms(model::Network& net, const data::DataSplits& splits, int batch, int repeats) {
+  torch::NoGradGuard no_grad;
+  net->eval();
+  auto x = model::to_channels_last(
+      torch::randn({std::max(batch, 1), splits.channels, splits.height, splits.width}));
+  net->forward(x);  // warm-up: first-call allocations and oneDNN primitive creation
+  std::vector<double> times;
+  for (int i = 0; i < std::max(repeats, 1); ++i) {
+    const auto start = Clock::now();
+    net->forward(x);
+    times.push_back(seconds_since(start) * 1e3);
+  }
+  return median(times);
+}
+
+std::string where(int epoch, std::int64_t step) {
+  return "epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step + 1);
+}
+
+class TrainingEvaluator : public Evaluator {
+public:
+  TrainingEvaluator(const config::SearchConfig& cfg, int rank) : cfg_(cfg), rank_(rank) {
+    if (cfg_.train.threads > 0) {
+      torch::set_num_threads(cfg_.train.threads);
+    }
+    splits_ = data::load_splits(cfg_.data);
+  }
+
+  EvalResult evaluate(const EvalRequest& request) override {
+    EvalResult result;
+    result.id = request.id;
+    result.genotype = request.genotype;
+    result.rank = rank_;
+    result.started = unix_time();
+    const auto start = Clock::now();
+    try {
+      run(request, result, start);
+    } catch (const std::exception& e) {
+      result.status = EvalStatus::kError;
+      result.message = e.what();
+    } catch (...) {
+      result.status = EvalStatus::kError;
+      result.message = "unknown exception";
+    }
+    if (result.status != EvalStatus::kOk) {
+      result.val_accuracy = 0;
+    }
+    result.reward = compute_reward(cfg_.reward, result);
+    result.finished = unix_time();
+    if (result.train_seconds == 0) {
+      result.train_seconds = seconds_since(start);
+    }
+    return result;
+  }
+
+private:
+  void run(const EvalRequest& request, EvalResult& result, Clock::time_point start) {
+    const auto& tc = cfg_.train;
+    torch::manual_seed(request.seed);
+    model::NetworkOptions options;
+    options.in_channels = splits_.channels;
+    options.num_classes = splits_.num_classes;
+    options.channels = cfg_.network.channels;
+    options.layers = cfg_.network.layers;
+    options.stem_multiplier = cfg_.network.stem_multiplier;
+    model::Network net(request.genotype, options);
+    result.params = model::count_parameters(*net);
+    result.flops = model::count_flops(net, splits_.channels, splits_.height, splits_.width);
+
+    const auto& train = splits_.train;
+    const std::int64_t n = train.size();
+    const std::int64_t batch = std::max(tc.batch_size, 1);
+    // A last batch of one image cannot be batch-normalised in training mode: drop it.
+    std::int64_t steps_per_epoch = n / batch + (n % batch >= 2 ? 1 : 0);
+    if (steps_per_epoch == 0) {
+      throw std::invalid_argument("training split has " + std::to_string(n) +
+                                  " images: too few to train");
+    }
+    const std::int64_t total_steps = steps_per_epoch * std::max(tc.epochs, 0);
+    ClippedSgd sgd(net->parameters(), tc.momentum, tc.weight_decay, tc.grad_clip);
+    auto generator = at::detail::createCPUGenerator(request.seed);
+
+    net->train();
+    std::int64_t global_step = 0;
+    for (int epoch = 0; epoch < tc.epochs; ++epoch) {
+      const auto perm = torch::randperm(n, generator, torch::kLong);
+      for (std::int64_t s = 0; s < steps_per_epoch; ++s, ++global_step) {
+        if (tc.eval_timeout > 0 && seconds_since(start) > tc.eval_timeout) {
+          std::ostringstream msg;
+          msg << "timed out after " << seconds_since(start) << " s at " << where(epoch, s)
+              << " (eval timeout " << tc.eval_timeout << " s)";
+          result.status = EvalStatus::kTimeout;
+          result.message = msg.str();
+          result.train_seconds = seconds_since(start);
+          return;
+        }
+        const auto index = perm.slice(0, s * batch, std::min(n, (s + 1) * batch));
+        const auto x = batch_of(train.images, index);
+        const auto y = train.labels.index_select(0, index);
+        sgd.zero_grad();
+        const auto loss = forward_backward(net, x, y);
+        const double value = loss.item<double>();
+        if (!std::isfinite(value)) {
+          result.status = EvalStatus::kDiverged;
+          result.message = "loss is " + std::to_string(value) + " at " + where(epoch, s);
+          result.train_seconds = seconds_since(start);
+          return;
+        }
+        sgd.step(cosine_lr(tc.learning_rate, tc.min_learning_rate, global_step, total_steps));
+      }
+    }
+    result.train_seconds = seconds_since(start);
+    result.val_accuracy = validation_accuracy(net, splits_.validation, tc.batch_size);
+    result.latency_ms = latency_ms(net, splits_, tc.latency_batch, tc.latency_repeats);
+    result.status = EvalStatus::kOk;
+  }
+
+  config::SearchConfig cfg_;
+  int rank_;
+  data::DataSplits splits_;
+};
+
+/// "CxHxW" -> {C, H, W}; throws std::invalid_argument naming the bad value.
+std::array<int, 3> parse_input_shape(const std::string& text) {
+  std::array<int, 3> dims{};
+  std::size_t pos = 0;
+  for (int i = 0; i < 3; ++i) {
+    const std::size_t end = i < 2 ? text.find('x', pos) : text.size();
+    const std::string part =
+        end == std::string::npos ? std::string() : text.substr(pos, end - pos);
+    const bool digits = !part.empty() && part.size() <= 6 &&
+                        std::all_of(part.begin(), part.end(),
+                                    [](char ch) { return ch >= '0' && ch <= '9'; });
+    if (!digits || std::stoi(part) <= 0) {
+      throw std::invalid_argument("--input '" + text +
+                                  "': expected CxHxW with positive integers, e.g. 1x28x28");
+    }
+    dims[i] = std::stoi(part);
+    pos = end + 1;
+  }
+  return dims;
+}
+
+}  // namespace
+
+std::unique_ptr<Evaluator> make_training_evaluator(const config::SearchConfig& cfg, int rank) {
+  return std::make_unique<TrainingEvaluator>(cfg, rank);
+}
+
+double bench_child_step(const config::BenchConfig& cfg) {
+  const auto shape = parse_input_shape(cfg.input);
+  if (cfg.batch_size < 2) {
+    throw std::invalid_argument("--batch-size must be at least 2 (BatchNorm in training mode)");
+  }
+  if (cfg.threads > 0) {
+    torch::set_num_threads(cfg.threads);
+  }
+  torch::manual_seed(0);
+  model::NetworkOptions options;
+  options.in_channels = shape[0];
+  options.num_classes = 10;
+  options.channels = cfg.network.channels;
+  options.layers = cfg.network.layers;
+  options.stem_multiplier = cfg.network.stem_multiplier;
+  model::Network net(space::darts_v2(), options);
+  net->train();
+  ClippedSgd sgd(net->parameters(), 0.9, 3e-4, 5.0);
+  const auto x = model::to_channels_last(torch::randn({cfg.batch_size, shape[0], shape[1], shape[2]}));
+  const auto y = torch::randint(0, 10, {cfg.batch_size}, torch::kLong);
+  std::vector<double> times;
+  for (int step = 0; step < cfg.warmup + std::max(cfg.steps, 1); ++step) {
+    const auto start = Clock::now();
+    sgd.zero_grad();
+    forward_backward(net, x, y);
+    sgd.step(0.025);
+    if (step >= cfg.warmup) {
+      times.push_back(seconds_since(start));
+    }
+  }
+  return median(times);
+}
+
+}  // namespace hpcnas::train

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The hpcnas executable as a user runs it: exit codes, one-line errors on every rank, help,
+# version, and a run file that h5dump and h5py read.
+# usage: test_cli.sh HPCNAS MPIEXEC
+set -u
+HPCNAS=$1
+MPIEXEC=$2
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK"
+passed=0
+failed=0
+check() {  # check NAME CONDITION...
+  local name=$1; shift
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $name"; fi
+}
+mpi() { timeout 120 "$MPIEXEC" -n "$1" --oversubscribe "${@:2}"; }
+
+out=$("$HPCNAS" --version)
+check "--version" [ "$out" = "hpcnas 0.1.0" ]
+
+"$HPCNAS" search --help >help.txt
+check "search --help exits 0" [ $? -eq 0 ]
+for option in --strategy --budget --seed --out --overwrite --dataset --data-dir --val-size \
+  --train-subset --epochs --lr --eval-timeout --reward --evaluator --surrogate-seconds --config; do
+  check "help lists $option" grep -q -- "$option" help.txt
+done
+check "help shows defaults" grep -q -- "--budget arg (=20)" help.txt
+
+mpi 3 "$HPCNAS" search --bugdet 3 >out.txt 2>err.txt
+check "unknown option exits 2" [ $? -eq 2 ]
+check "unknown option: one line from rank 0" [ "$(grep -c bugdet err.txt)" -eq 1 ]
+
+mpi 3 "$HPCNAS" search --budget 0 >out.txt 2>err.txt
+check "budget 0 exits 2" [ $? -eq 2 ]
+check "budget 0 named" grep -q -- "--budget must be at least 1" err.txt
+
+mpi 3 "$HPCNAS" search --budget many >out.txt 2>err.txt
+check "bad value exits 2" [ $? -eq 2 ]
+
+mpi 3 "$HPCNAS" search --dataset mnist --data-dir "$WORK/missing" >out.txt 2>err.txt
+check "missing data exits 2" [ $? -eq 2 ]
+check "missing data: one line naming the file" [ "$(grep -c "$WORK/missing" err.txt)" -eq 1 ]
+
+mpi 3 "$HPCNAS" search --evaluator surrogate --budget 10 --out run.h5 >out.txt 2>err.txt
+check "surrogate search exits 0" [ $? -eq 0 ]
+check "progress lines" [ "$(grep -c '^\[hpcnas\] [0-9]*/10 ' out.txt)" -eq 10 ]
+check "prints best architecture" grep -q "^Genotype(normal=\[" out.txt
+check "prints run file" grep -q "run file: .*run.h5" out.txt
+check "h5dump reads the run file" h5dump -H run.h5 >/dev/null
+/usr/bin/python3 - <<'PY'
+import h5py, sys
+with h5py.File("run.h5", "r") as f:
+    e = f["evaluations"]
+    cols = ["id", "genotype", "reward", "val_accuracy", "params", "flops", "latency_ms",
+            "train_seconds", "rank", "status", "started", "finished"]
+    assert all(e[c].shape == (10,) for c in cols), "every column has 10 rows"
+    assert sorted(e["id"][:]) == list(range(10))
+    g = e["genotype"][0]
+    g = g.decode() if isinstance(g, bytes) else g
+    assert g.startswith("Genotype(normal=[("), g
+    assert f.attrs["config.evaluator"] in ("surrogate", b"surrogate")
+    assert int(f.attrs["schema_version"]) >= 1
+PY
+check "h5py reads the run file" [ $? -eq 0 ]
+
+mpi 2 "$HPCNAS" search --evaluator surrogate --budget 2 --out run.h5 >out.txt 2>err.txt
+check "existing run file exits 2" [ $? -eq 2 ]
+check "existing run file named" grep -q "refusing to overwrite" err.txt
+
+printf 'budget = 3\nevaluator = surrogate\n' >run.ini
+mpi 2 "$HPCNAS" search --config run.ini --budget 4 --out ini.h5 >out.txt 2>err.txt
+check "config file run exits 0" [ $? -eq 0 ]
+check "command line wins over config file" [ "$(grep -c '^\[hpcnas\] [0-9]*/4 ' out.txt)" -eq 4 ]
+
+"$HPCNAS" bench --what child --batch-size 2 --input 1x16x16 --threads 1 --steps 2 --warmup 1 \
+  --channels 4 --layers 3 >out.txt 2>err.txt
+check "bench exits 0" [ $? -eq 0 ]
+check "bench prints median_step_s" grep -q "median_step_s=" out.txt
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

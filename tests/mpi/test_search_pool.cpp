@@ -1,0 +1,148 @@
+// The search pool end to end on every rank of the world this test runs in (2, 3 or 4 ranks):
+// rank 0 checks the run file, and a failed check on any rank fails the test.
+#include <catch2/catch.hpp>
+#include <mpi.h>
+
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+#include "hpcnas/app/cli.hpp"
+#include "hpcnas/store/run_file.hpp"
+
+using namespace hpcnas;
+
+namespace {
+
+int world_size() {
+  int size = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &size);
+  return size;
+}
+
+/// A run-file name unique to this test and world size, so ctest may run the np variants at once.
+std::string out_path(const std::string& name) {
+  return "pool_" + name + "_np" + std::to_string(world_size()) + ".h5";
+}
+
+int search(const comm::MpiContext& ctx, std::vector<std::string> args) {
+  return app::run_search(ctx, config::parse_search(args), "test_search_pool");
+}
+
+/// What every completed run file must satisfy.
+void check_run_file(const comm::MpiContext& ctx, const std::string& path, int budget) {
+  if (!ctx.is_controller())
+    return;
+  const auto table = store::read_evaluations(path);
+  REQUIRE(table.rows() == static_cast<std::size_t>(budget));
+  const std::set<std::int64_t> ids(table.id.begin(), table.id.end());
+  CHECK(ids.size() == static_cast<std::size_t>(budget));
+  CHECK(*ids.begin() == 0);
+  CHECK(*ids.rbegin() == budget - 1);
+  for (double r : table.reward)
+    CHECK(std::isfinite(r));
+  const std::set<std::int32_t> ranks(table.rank.begin(), table.rank.end());
+  for (int trainer = 1; trainer < ctx.size(); ++trainer)
+    CHECK(ranks.count(trainer) == 1);
+  CHECK(ranks.count(0) == (ctx.size() == 1 ? 1u : 0u));
+  for (std::size_t i = 0; i < table.rows(); ++i)
+    CHECK(table.finished[i] >= table.started[i]);
+}
+
+} // namespace
+
+TEST_CASE("surrogate search records exactly budget rows from every trainer", "[mpi][pool]") {
+  comm::MpiContext ctx(nullptr, nullptr);
+  const std::string out = out_path("surrogate");
+  const int budget = 5 * ctx.trainer_count() + 1;
+  REQUIRE(search(ctx, {"--evaluator", "surrogate", "--surrogate-seconds", "0.02", "--budget",
+                       std::to_string(budget), "--out", out, "--overwrite"}) == app::kExitOk);
+  check_run_file(ctx, out, budget);
+  if (ctx.is_controller()) {
+    const auto table = store::read_evaluations(out);
+    for (const auto& s : table.status)
+      CHECK(s == "ok");
+    CHECK(store::read_root_attribute(out, "config.budget") == std::to_string(budget));
+  }
+}
+
+TEST_CASE("real training on synthetic data", "[mpi][pool]") {
+  comm::MpiContext ctx(nullptr, nullptr);
+  const std::string out = out_path("synthetic");
+  const int budget = ctx.trainer_count() + 2;
+  REQUIRE(search(ctx, {"--dataset",
+                       "synthetic",
+                       "--val-size",
+                       "300",
+                       "--train-subset",
+                       "600",
+                       "--channels",
+                       "4",
+                       "--layers",
+                       "3",
+                       "--epochs",
+                       "1",
+                       "--batch-size",
+                       "32",
+                       "--threads",
+                       "1",
+                       "--latency-repeats",
+                       "2",
+                       "--budget",
+                       std::to_string(budget),
+                       "--out",
+                       out,
+                       "--overwrite"}) == app::kExitOk);
+  check_run_file(ctx, out, budget);
+  if (ctx.is_controller()) {
+    const auto table = store::read_evaluations(out);
+    for (std::size_t i = 0; i < table.rows(); ++i) {
+      CHECK(table.status[i] == "ok");
+      CHECK(table.params[i] > 0);
+      CHECK(table.flops[i] > 0);
+      CHECK(table.latency_ms[i] > 0);
+      CHECK(table.val_accuracy[i] > 0.1); // above chance (10 classes) after one epoch
+    }
+  }
+}
+
+TEST_CASE("a child forced to fail is recorded and the run completes", "[mpi][pool]") {
+  comm::MpiContext ctx(nullptr, nullptr);
+  const std::string out = out_path("failure");
+  const int budget = 2 * ctx.trainer_count() + 2;
+  REQUIRE(search(ctx, {"--evaluator", "surrogate", "--budget", std::to_string(budget), "--fail-ids",
+                       "1", "--out", out, "--overwrite"}) == app::kExitOk);
+  check_run_file(ctx, out, budget);
+  if (ctx.is_controller()) {
+    const auto table = store::read_evaluations(out);
+    for (std::size_t i = 0; i < table.rows(); ++i) {
+      if (table.id[i] == 1) {
+        CHECK(table.status[i] == "error");
+        CHECK(table.reward[i] == 0.0);
+        CHECK_THAT(table.message[i], Catch::Contains("forced failure"));
+      } else {
+        CHECK(table.status[i] == "ok");
+      }
+    }
+  }
+}
+
+TEST_CASE("bad data or an existing run file: exit 2 on every rank, no file left", "[mpi][pool]") {
+  comm::MpiContext ctx(nullptr, nullptr);
+  const std::string out = out_path("bad");
+  if (ctx.is_controller())
+    std::filesystem::remove(out);
+  MPI_Barrier(MPI_COMM_WORLD);
+  CHECK(search(ctx, {"--dataset", "mnist", "--data-dir", "/nonexistent-hpcnas-data", "--out",
+                     out}) == app::kExitBadInput);
+  if (ctx.is_controller())
+    CHECK_FALSE(std::filesystem::exists(out));
+
+  const std::string existing = out_path("existing");
+  REQUIRE(search(ctx, {"--evaluator", "surrogate", "--budget", "1", "--out", existing,
+                       "--overwrite"}) == app::kExitOk);
+  CHECK(search(ctx, {"--evaluator", "surrogate", "--budget", "1", "--out", existing}) ==
+        app::kExitBadInput);
+  if (ctx.is_controller())
+    CHECK(store::read_evaluations(existing).rows() == 1);
+}

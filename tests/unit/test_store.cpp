@@ -1,0 +1,389 @@
+#include <catch2/catch.hpp>
+
+#include <hdf5.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "hpcnas/store/run_file.hpp"
+
+using namespace hpcnas;
+using namespace hpcnas::store;
+namespace fs = std::filesystem;
+
+namespace {
+
+/// A fresh directory under the system temp dir, removed with its contents.
+class TempDir {
+public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path_ = fs::temp_directory_path() /
+            ("hpcnas_test_store_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+private:
+  fs::path path_;
+};
+
+RunAttributes test_attributes() {
+  RunAttributes attrs;
+  attrs.command_line = "hpcnas search --strategy rl --out run.h5";
+  attrs.config = {{"strategy", "rl"}, {"budget", "100"}, {"out", "run.h5"}};
+  return attrs;
+}
+
+train::EvalResult make_result(std::int64_t id, std::mt19937_64& rng) {
+  train::EvalResult r;
+  r.id = id;
+  r.genotype = space::sample_genotype(rng);
+  r.status = static_cast<train::EvalStatus>(id % 4);
+  r.reward = r.status == train::EvalStatus::kOk ? 0.5 + 0.001 * static_cast<double>(id) : 0.0;
+  r.val_accuracy = 0.25 + 1.0 / (3.0 + static_cast<double>(id));
+  r.params = 1'000'000 + id * 7919;
+  r.flops = 5'000'000'000LL + id * 104729;
+  r.latency_ms = 1.0 / 7.0 + static_cast<double>(id);
+  r.train_seconds = 12.345 * static_cast<double>(id + 1);
+  r.rank = static_cast<std::int32_t>(1 + id % 3);
+  r.started = 1.7e9 + 0.123456789 * static_cast<double>(id);
+  r.finished = r.started + r.train_seconds;
+  if (r.status != train::EvalStatus::kOk) {
+    r.message = "row " + std::to_string(id) + ": loss → NaN at step 17 (CUDA out of memory?)";
+  }
+  return r;
+}
+
+void check_row(const EvaluationTable& t, std::size_t i, const train::EvalResult& r) {
+  INFO("row " << i);
+  CHECK(t.id[i] == r.id);
+  CHECK(t.genotype[i] == r.genotype.to_string());
+  CHECK(t.reward[i] == r.reward);
+  CHECK(t.val_accuracy[i] == r.val_accuracy);
+  CHECK(t.params[i] == r.params);
+  CHECK(t.flops[i] == r.flops);
+  CHECK(t.latency_ms[i] == r.latency_ms);
+  CHECK(t.train_seconds[i] == r.train_seconds);
+  CHECK(t.rank[i] == r.rank);
+  CHECK(t.status[i] == train::status_name(r.status));
+  CHECK(t.message[i] == r.message);
+  CHECK(t.started[i] == r.started);
+  CHECK(t.finished[i] == r.finished);
+}
+
+void check_columns_have(const EvaluationTable& t, std::size_t rows) {
+  CHECK(t.rows() == rows);
+  CHECK(t.genotype.size() == rows);
+  CHECK(t.reward.size() == rows);
+  CHECK(t.val_accuracy.size() == rows);
+  CHECK(t.params.size() == rows);
+  CHECK(t.flops.size() == rows);
+  CHECK(t.latency_ms.size() == rows);
+  CHECK(t.train_seconds.size() == rows);
+  CHECK(t.rank.size() == rows);
+  CHECK(t.status.size() == rows);
+  CHECK(t.message.size() == rows);
+  CHECK(t.started.size() == rows);
+  CHECK(t.finished.size() == rows);
+}
+
+std::string store_error(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const StoreError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+const char* const kPython = "/usr/bin/python3";
+
+/// Runs an h5py script over `file`; returns its combined output (and its exit status in
+/// `status`).
+std::string run_h5py(const TempDir& dir, const std::string& script, const std::string& file,
+                     int& status) {
+  if (!fs::exists(kPython)) {
+    FAIL("the store tests need " << kPython << " with h5py (apt-get install python3-h5py)");
+  }
+  const std::string script_path = dir.file("check.py");
+  std::ofstream(script_path) << script;
+  const std::string command = std::string(kPython) + " '" + script_path + "' '" + file + "' 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string output;
+  char buffer[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) {
+    output.append(buffer, n);
+  }
+  status = ::pclose(pipe);
+  return output;
+}
+
+const std::string kH5pyScript = R"(import sys
+try:
+    import h5py
+except ImportError as e:
+    print('h5py missing: %s' % e)
+    sys.exit(3)
+with h5py.File(sys.argv[1], 'r') as f:
+    ev = f['evaluations']
+    g = ev['genotype']
+    assert h5py.check_string_dtype(g.dtype).encoding == 'utf-8', g.dtype
+    text = g.asstr()[0]
+    assert isinstance(text, str)
+    assert isinstance(f.attrs['command_line'], str)
+    assert int(f.attrs['schema_version']) == 1
+    sizes = {len(ev[c]) for c in ev}
+    assert len(ev) == 13 and len(sizes) == 1, sizes
+    print('rows=%d genotype=%s status=%s' % (len(ev['id']), type(text).__name__,
+                                           ev['status'].asstr()[0]))
+    print(text)
+)";
+
+} // namespace
+
+TEST_CASE("a run file stores every column of every row exactly", "[store]") {
+  TempDir dir;
+  const std::string path = dir.file("run.h5");
+  std::mt19937_64 rng(42);
+  std::vector<train::EvalResult> results;
+  for (std::int64_t id = 0; id < 9; ++id) {
+    results.push_back(make_result(id, rng));
+  }
+  results[3].message = ""; // a failure without a message reads back as ""
+
+  {
+    RunFile file = RunFile::create(path, false, test_attributes());
+    CHECK(file.path() == path);
+    CHECK(file.rows() == 0);
+    CHECK(read_evaluations(path).rows() == 0);
+    for (const auto& r : results) {
+      file.append(r);
+    }
+    CHECK(file.rows() == 9);
+    // Readable while the writer still holds the file open.
+    check_columns_have(read_evaluations(path), 9);
+  }
+
+  const EvaluationTable t = read_evaluations(path);
+  check_columns_have(t, results.size());
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    check_row(t, i, results[i]);
+  }
+  CHECK(t.status[0] == "ok");
+  CHECK(t.status[1] == "diverged");
+  CHECK(t.message[1] == results[1].message);
+  CHECK(t.message[0].empty());
+}
+
+TEST_CASE("root attributes hold versions, command line and configuration", "[store]") {
+  TempDir dir;
+  const std::string path = dir.file("run.h5");
+  RunFile::create(path, false, test_attributes());
+
+  CHECK(read_root_attribute(path, "hpcnas_version") == HPCNAS_VERSION);
+  CHECK(read_root_attribute(path, "command_line") == test_attributes().command_line);
+  CHECK(read_root_attribute(path, "config.strategy") == "rl");
+  CHECK(read_root_attribute(path, "config.budget") == "100");
+  CHECK(read_root_attribute(path, "config.out") == "run.h5");
+
+  const std::string missing = store_error([&] { read_root_attribute(path, "config.nope"); });
+  CHECK_THAT(missing, Catch::Contains(path) && Catch::Contains("config.nope"));
+  const std::string not_string = store_error([&] { read_root_attribute(path, "schema_version"); });
+  CHECK_THAT(not_string, Catch::Contains("not a string"));
+}
+
+TEST_CASE("create refuses to replace an existing file unless told to", "[store]") {
+  TempDir dir;
+  const std::string path = dir.file("run.h5");
+  std::mt19937_64 rng(1);
+  {
+    RunFile file = RunFile::create(path, false, test_attributes());
+    file.append(make_result(0, rng));
+  }
+
+  const std::string refused = store_error([&] { RunFile::create(path, false, test_attributes()); });
+  CHECK(refused == "refusing to overwrite existing run file '" + path + "' (pass --overwrite)");
+  CHECK(read_evaluations(path).rows() == 1); // untouched
+
+  RunAttributes other;
+  other.command_line = "second";
+  RunFile file = RunFile::create(path, true, other);
+  CHECK(file.rows() == 0);
+  CHECK(read_evaluations(path).rows() == 0);
+  CHECK(read_root_attribute(path, "command_line") == "second");
+  CHECK_THROWS_AS(read_root_attribute(path, "config.strategy"), StoreError);
+
+  SECTION("also a file that is not HDF5") {
+    const std::string text = dir.file("notes.h5");
+    std::ofstream(text) << "my notes\n";
+    CHECK_THROWS_AS(RunFile::create(text, false, test_attributes()), StoreError);
+    std::ifstream in(text);
+    std::string line;
+    std::getline(in, line);
+    CHECK(line == "my notes");
+  }
+}
+
+TEST_CASE("a RunFile can be moved and keeps appending", "[store]") {
+  TempDir dir;
+  std::mt19937_64 rng(3);
+  RunFile a = RunFile::create(dir.file("a.h5"), false, test_attributes());
+  a.append(make_result(0, rng));
+  RunFile b(std::move(a));
+  b.append(make_result(1, rng));
+  CHECK(b.rows() == 2);
+  RunFile c = RunFile::create(dir.file("c.h5"), false, test_attributes());
+  c = std::move(b); // closes c.h5, takes over a.h5
+  c.append(make_result(2, rng));
+  CHECK(c.path() == dir.file("a.h5"));
+  CHECK(read_evaluations(dir.file("a.h5")).rows() == 3);
+  CHECK(read_evaluations(dir.file("c.h5")).rows() == 0);
+}
+
+TEST_CASE("rows flushed before the writer is killed survive", "[store]") {
+  TempDir dir;
+  const std::string path = dir.file("killed.h5");
+  constexpr int kRows = 50;
+
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // Never return into Catch in the child: die by SIGKILL, or _exit on failure.
+    try {
+      std::mt19937_64 rng(7);
+      RunFile file = RunFile::create(path, false, test_attributes());
+      for (int id = 0; id < kRows; ++id) {
+        file.append(make_result(id, rng));
+      }
+      ::raise(SIGKILL);
+    } catch (...) {
+      ::_exit(2);
+    }
+    ::_exit(3);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFSIGNALED(status));
+  REQUIRE(WTERMSIG(status) == SIGKILL);
+
+  std::mt19937_64 rng(7);
+  const EvaluationTable t = read_evaluations(path);
+  check_columns_have(t, kRows);
+  for (int id = 0; id < kRows; ++id) {
+    check_row(t, static_cast<std::size_t>(id), make_result(id, rng));
+  }
+  // Reopens again, attributes included, and h5py reads it too.
+  CHECK(read_evaluations(path).rows() == kRows);
+  CHECK(read_root_attribute(path, "config.strategy") == "rl");
+  int python_status = 0;
+  const std::string output = run_h5py(dir, kH5pyScript, path, python_status);
+  INFO(output);
+  CHECK(python_status == 0);
+  CHECK_THAT(output, Catch::StartsWith("rows=50 genotype=str status=ok\n"));
+}
+
+TEST_CASE("a missing, corrupt or foreign file is a StoreError naming the path", "[store]") {
+  TempDir dir;
+
+  const std::string missing = dir.file("missing.h5");
+  CHECK_THAT(store_error([&] { read_evaluations(missing); }),
+             Catch::Contains("'" + missing + "'") && Catch::Contains("does not exist"));
+  CHECK_THAT(store_error([&] { read_root_attribute(missing, "command_line"); }),
+             Catch::Contains("'" + missing + "'"));
+
+  const std::string garbage = dir.file("garbage.h5");
+  {
+    std::ofstream out(garbage, std::ios::binary);
+    std::mt19937 rng(5);
+    for (int i = 0; i < 4096; ++i) {
+      out.put(static_cast<char>(rng() & 0xff));
+    }
+  }
+  const std::string corrupt = store_error([&] { read_evaluations(garbage); });
+  INFO(corrupt);
+  CHECK_THAT(corrupt, Catch::Contains("'" + garbage + "'") && Catch::Contains("H5Fopen"));
+  CHECK_THAT(store_error([&] { read_root_attribute(garbage, "command_line"); }),
+             Catch::Contains("'" + garbage + "'"));
+
+  // A valid HDF5 file that is not a run file.
+  const std::string foreign = dir.file("foreign.h5");
+  const hid_t id = H5Fcreate(foreign.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  REQUIRE(id >= 0);
+  H5Fclose(id);
+  CHECK_THAT(store_error([&] { read_evaluations(foreign); }),
+             Catch::Contains("'" + foreign + "'") && Catch::Contains("not an hpcnas run file"));
+
+  // A truncated run file.
+  const std::string truncated = dir.file("truncated.h5");
+  {
+    std::mt19937_64 rng(9);
+    RunFile file = RunFile::create(truncated, false, test_attributes());
+    for (int id = 0; id < 20; ++id) {
+      file.append(make_result(id, rng));
+    }
+  }
+  fs::resize_file(truncated, fs::file_size(truncated) / 3);
+  CHECK_THAT(store_error([&] { read_evaluations(truncated); }),
+             Catch::Contains("'" + truncated + "'"));
+}
+
+TEST_CASE("h5py reads a run file while it is being written", "[store]") {
+  TempDir dir;
+  const std::string path = dir.file("live.h5");
+  std::mt19937_64 rng(11);
+  RunFile file = RunFile::create(path, false, test_attributes());
+  std::vector<train::EvalResult> results;
+  for (int id = 0; id < 3; ++id) {
+    results.push_back(make_result(id, rng));
+    file.append(results.back());
+  }
+  int status = 0;
+  const std::string output = run_h5py(dir, kH5pyScript, path, status);
+  INFO(output);
+  REQUIRE(status == 0);
+  CHECK(output == "rows=3 genotype=str status=ok\n" + results[0].genotype.to_string() + "\n");
+}
+
+TEST_CASE("append is cheap", "[store][perf]") {
+  TempDir dir;
+  const std::string path = dir.file("perf.h5");
+  constexpr int kRows = 1000;
+  std::mt19937_64 rng(13);
+  std::vector<train::EvalResult> results;
+  for (int id = 0; id < kRows; ++id) {
+    results.push_back(make_result(id, rng));
+  }
+  RunFile file = RunFile::create(path, false, test_attributes());
+  const auto start = std::chrono::steady_clock::now();
+  for (const auto& r : results) {
+    file.append(r);
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double us_per_row = 1e6 * seconds / kRows;
+  std::cout << "store: " << kRows << " appends, " << us_per_row << " us/row, file "
+            << fs::file_size(path) / 1024 << " KiB\n";
+  CHECK(file.rows() == kRows);
+  CHECK(read_evaluations(path).rows() == static_cast<std::size_t>(kRows));
+  // Budget is well under 1 ms a row; the bound is loose so a busy CI machine does not fail.
+  CHECK(us_per_row < 5000);
+}

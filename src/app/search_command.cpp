@@ -78,6 +78,7 @@ int run_search(const comm::MpiContext& ctx, const config::Parsed<config::SearchC
       ctx, *strategy,
       [&](const train::EvalResult& result) {
         run_file->append(result);
+        for (const auto& update : strategy->take_updates()) run_file->append_controller(update);
         progress.record(result);
       },
       pool, evaluator.get());

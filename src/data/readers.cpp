@@ -1,8 +1,9 @@
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include <zlib.h>
 
@@ -57,7 +58,7 @@ public:
   GzReader& operator=(const GzReader&) = delete;
   ~GzReader() { gzclose(file_); }
 
-  /// Reads up to n bytes into out; returns how many were read (fewer only at the end of file).
+  // Reads up to n bytes into out; returns how many were read (fewer only at the end of file).
   std::size_t read(std::uint8_t* out, std::size_t n) {
     std::size_t got = 0;
     while (got < n) {

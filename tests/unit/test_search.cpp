@@ -26,3 +26,15 @@ TEST_CASE("unknown strategy is refused", "[search]") {
   cfg.strategy = "nope";
   CHECK_THROWS_AS(search::make_strategy(cfg), std::invalid_argument);
 }
+
+TEST_CASE("random strategy state saves and restores the generator", "[search]") {
+  config::SearchConfig cfg;
+  auto a = search::make_strategy(cfg);
+  a->propose();
+  const auto state = a->save_state();
+  const auto next = a->propose();
+  auto b = search::make_strategy(cfg);
+  b->load_state(state);
+  CHECK(b->propose() == next);
+  CHECK_THROWS(b->load_state({'x'}));
+}

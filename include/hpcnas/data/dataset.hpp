@@ -39,13 +39,18 @@ struct DataSplits {
 };
 
 /// Reads an IDX image file (magic 0x00000803) and its label file (0x00000801), raw or gzipped
-/// (detected from the content, not the name). Pixels come back as uint8 [N, 1, H, W].
+/// (detected from the content, not the name). Pixels come back as uint8 [N, 1, H, W]; labels must
+/// be 0-9. Messages have the form "<path>: <what>", e.g. "<path>: truncated: expected X bytes of
+/// pixels, got Y".
 Dataset read_idx(const std::string& images_path, const std::string& labels_path);
 
-/// Reads CIFAR-10 binary batches (each record: 1 label byte + 3072 pixel bytes). uint8 [N,3,32,32].
+/// Reads CIFAR-10 binary batches (each record: 1 label byte + 3072 pixel bytes, channel-major).
+/// uint8 [N,3,32,32]; a file whose size is not a positive multiple of 3073 is rejected.
 Dataset read_cifar10(const std::vector<std::string>& batch_paths);
 
-/// A small learnable dataset: class k images carry a class-specific pattern plus seeded noise.
+/// A small learnable dataset: class k images carry a class-specific pattern (a grating whose
+/// orientation and period depend on k, plus a faint blob) plus seeded noise; classes balanced.
+/// uint8 [n, channels, height, width], identical for the same arguments.
 Dataset make_synthetic(std::int64_t n, int channels, int height, int width, int classes,
                        std::uint64_t seed);
 
@@ -59,7 +64,8 @@ std::string default_data_dir(const std::string& dataset);
 
 /// Loads the training set named by cfg, splits off cfg.val_size images for validation with a
 /// permutation seeded by cfg.split_seed, applies train_subset/val_subset, converts to float and
-/// normalises. Throws DataError naming the file or the bad setting.
+/// normalises. The mean and standard deviation per channel are those of the whole training part
+/// (before train_subset). Throws DataError naming the file or the bad setting.
 DataSplits load_splits(const config::DataConfig& cfg);
 
 } // namespace hpcnas::data

@@ -3,15 +3,27 @@
 /// a trainer is idle and reports each finished evaluation in arrival order; a strategy that
 /// learns in batches keeps its own buffer. Strategies know nothing of MPI or HDF5.
 
+#include <cstdint>
 #include <memory>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "hpcnas/config/search_config.hpp"
 #include "hpcnas/space/genotype.hpp"
 #include "hpcnas/train/evaluation.hpp"
 
 namespace hpcnas::search {
+
+/// One policy update of a learning strategy: a row of /controller in the run file.
+struct ControllerUpdate {
+  std::int64_t update = 0; ///< 0, 1, 2, ...
+  double mean_reward = 0;  ///< of the batch of results the update used
+  double baseline = 0;     ///< moving-average baseline after the update
+  double entropy = 0;      ///< mean policy entropy over the batch
+  double loss = 0;
+  double grad_norm = 0; ///< before clipping
+};
 
 class Strategy {
 public:
@@ -21,6 +33,13 @@ public:
   virtual space::Genotype propose() = 0;
   /// A finished evaluation (failed ones included, with reward 0), in arrival order.
   virtual void observe(const train::EvalResult& result) = 0;
+  /// Updates made since the last call (learning strategies only), for the run file.
+  virtual std::vector<ControllerUpdate> take_updates() { return {}; }
+  /// Everything needed to continue exactly (generators, population, policy and optimiser), as
+  /// an opaque byte string for the checkpoint; load_state restores it into a strategy made from
+  /// the same configuration.
+  virtual std::vector<char> save_state() const = 0;
+  virtual void load_state(const std::vector<char>& state) = 0;
 };
 
 /// Random search: every edge's input and op drawn uniformly, seeded by the run seed.
@@ -30,6 +49,8 @@ public:
   std::string name() const override { return "random"; }
   space::Genotype propose() override;
   void observe(const train::EvalResult&) override {}
+  std::vector<char> save_state() const override;
+  void load_state(const std::vector<char>& state) override;
 
 private:
   std::mt19937_64 rng_;

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "hpcnas/search/strategy.hpp"
 #include "hpcnas/train/evaluation.hpp"
 
 namespace hpcnas::store {
@@ -49,6 +50,17 @@ struct EvaluationTable {
   std::size_t rows() const { return id.size(); }
 };
 
+/// The columns of /controller, read back whole.
+struct ControllerTable {
+  std::vector<std::int64_t> update;
+  std::vector<double> mean_reward;
+  std::vector<double> baseline;
+  std::vector<double> entropy;
+  std::vector<double> loss;
+  std::vector<double> grad_norm;
+  std::size_t rows() const { return update.size(); }
+};
+
 class RunFile {
 public:
   /// Creates a new run file. Refuses (StoreError) to replace an existing file unless overwrite.
@@ -59,6 +71,8 @@ public:
 
   /// Appends one row to every column of /evaluations and flushes the file.
   void append(const train::EvalResult& result);
+  /// Appends one row to /controller and flushes the file.
+  void append_controller(const search::ControllerUpdate& update);
   std::int64_t rows() const;
   const std::string& path() const;
 
@@ -70,6 +84,9 @@ private:
 
 /// Reads /evaluations of a run file (open or closed).
 EvaluationTable read_evaluations(const std::string& path);
+
+/// Reads /controller of a run file (empty for strategies that do not learn).
+ControllerTable read_controller(const std::string& path);
 
 /// Reads a string attribute of `/`; throws StoreError when it is missing.
 std::string read_root_attribute(const std::string& path, const std::string& name);

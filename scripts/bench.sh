@@ -3,6 +3,7 @@
 #  (a) one training step of the DARTS_V2 child (batch 64, 1x28x28, 2 threads): hpcnas against
 #      the same network and step in PyTorch eager (../shared/bench/torch_peer.py), run
 #      alternately ROUNDS times in this invocation; the ratio of the medians.
+#  (c) below: one first-order DARTS supernet search step against the PyTorch eager peer.
 #  (b) the pool's worker utilization with 0.2 s surrogate evaluations at 2, 8 and 16 ranks:
 #      sum of evaluation times / (trainers x span from the first start to the last finish).
 set -euo pipefail
@@ -32,6 +33,20 @@ echo "| benchmark | hpcnas | reference | result | target |"
 echo "| --- | --- | --- | --- | --- |"
 awk -v o="$ours_median" -v p="$peer_median" 'BEGIN {
   printf "| (a) child step, DARTS_V2 C=16 L=8, batch 64, 1x28x28, 2 threads | %.4f s | %.4f s (PyTorch eager) | %.2fx faster | >= 1.5x |\n", o, p, p / o }'
+
+# (c) one first-order DARTS search step (architecture step, then weight step) of the supernet,
+#     C=16, 8 layers, batch 16, 3x32x32, 2 threads, against the same step in PyTorch eager.
+ours=() peer=()
+for _ in $(seq "$ROUNDS"); do
+  ours+=("$("$HPCNAS" bench --what supernet --order 1 --batch-size 16 --input 3x32x32 \
+    --threads 2 --steps "${SUPERNET_STEPS:-5}" | field median_step_s)")
+  peer+=("$(/usr/bin/python3 "$PEER" --mode supernet --batch 16 --input 3x32x32 --threads 2 \
+    --steps "${SUPERNET_STEPS:-5}" | field median_step_s)")
+done
+ours_median=$(printf '%s\n' "${ours[@]}" | median)
+peer_median=$(printf '%s\n' "${peer[@]}" | median)
+awk -v o="$ours_median" -v p="$peer_median" 'BEGIN {
+  printf "| (c) DARTS search step, first order, supernet C=16 L=8, batch 16, 3x32x32, 2 threads | %.4f s | %.4f s (PyTorch eager) | %.2fx faster | >= 3x |\n", o, p, p / o }'
 
 for ranks in 2 8 16; do
   trainers=$((ranks - 1))

@@ -1,5 +1,7 @@
 #include "hpcnas/app/cli.hpp"
 
+#include "hpcnas/store/run_file.hpp"
+
 #include <iostream>
 
 namespace hpcnas::app {
@@ -9,7 +11,8 @@ constexpr const char* kUsage =
     "usage: hpcnas <command> [options]   (launch with mpirun -n N or srun)\n"
     "commands:\n"
     "  search   neural architecture search: rank 0 runs the strategy, ranks 1..N-1 train\n"
-    "  bench    time training steps of a child network\n"
+    "  darts    DARTS supernet search, data-parallel over the ranks\n"
+    "  bench    time training steps of a child network or search steps of the supernet\n"
     "hpcnas <command> --help lists the command's options; hpcnas --version prints the version.\n";
 
 std::string join(int argc, char** argv) {
@@ -43,8 +46,15 @@ int run_cli(const comm::MpiContext& ctx, int argc, char** argv) {
       return kExitOk;
     }
     if (command == "search") {
-      const auto parsed = config::parse_search(args);
+      // A resumed run's own options are the defaults of this one: read them first.
+      const std::string resume = config::resume_target(args);
+      const auto parsed = config::parse_search(args, resume.empty() ? config::OptionList{}
+                                                                    : store::read_config(resume));
       return print_help(ctx, parsed) ? kExitOk : run_search(ctx, parsed, join(argc, argv));
+    }
+    if (command == "darts") {
+      const auto parsed = config::parse_darts(args);
+      return print_help(ctx, parsed) ? kExitOk : run_darts(ctx, parsed, join(argc, argv));
     }
     if (command == "bench") {
       const auto parsed = config::parse_bench(args);
@@ -55,6 +65,11 @@ int run_cli(const comm::MpiContext& ctx, int argc, char** argv) {
                 << (command.empty() ? "no command given" : "unknown command '" + command + "'")
                 << "\n"
                 << kUsage;
+    return kExitBadInput;
+  } catch (const store::StoreError& e) {
+    // A run file to resume that is missing or not a run file: every rank read the same file.
+    if (ctx.is_controller())
+      std::cerr << "hpcnas " << command << ": error: " << e.what() << std::endl;
     return kExitBadInput;
   } catch (const config::ConfigError& e) {
     // Every rank parsed the same arguments and failed the same way: no rank is left waiting.

@@ -19,12 +19,22 @@ ProgressLog::ProgressLog(std::ostream& out, std::int64_t budget, std::string lab
     : out_(out), budget_(budget), label_(std::move(label)),
       start_(std::chrono::steady_clock::now()) {}
 
+void ProgressLog::restore(const train::EvalResult& result) {
+  ++done_;
+  ++restored_;
+  if (result.status != train::EvalStatus::kOk)
+    ++failures_;
+  else if (!best_ || result.reward > best_->reward)
+    best_ = result;
+}
+
 void ProgressLog::record(const train::EvalResult& result) {
   ++done_;
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const double per_hour = elapsed > 0 ? done_ * 3600.0 / elapsed : 0.0;
-  const double eta = done_ > 0 ? elapsed / done_ * (budget_ - done_) : 0.0;
+  const auto fresh = static_cast<double>(done_ - restored_);
+  const double per_hour = elapsed > 0 ? fresh * 3600.0 / elapsed : 0.0;
+  const double eta = fresh > 0 ? elapsed / fresh * static_cast<double>(budget_ - done_) : 0.0;
   char line[256];
   if (result.status != train::EvalStatus::kOk) {
     ++failures_;

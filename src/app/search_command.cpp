@@ -1,3 +1,4 @@
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -5,8 +6,11 @@
 
 #include "hpcnas/app/cli.hpp"
 #include "hpcnas/app/progress.hpp"
+#include "hpcnas/app/signals.hpp"
 #include "hpcnas/comm/pool.hpp"
+#include "hpcnas/search/dispatcher.hpp"
 #include "hpcnas/search/strategy.hpp"
+#include "hpcnas/store/checkpoint.hpp"
 #include "hpcnas/store/run_file.hpp"
 #include "hpcnas/train/surrogate.hpp"
 #include "hpcnas/train/trainer.hpp"
@@ -27,24 +31,156 @@ std::unique_ptr<train::Evaluator> make_evaluator(const config::SearchConfig& cfg
   return train::with_forced_failures(std::move(evaluator), std::move(fail_ids));
 }
 
+/// Rank 0's side of a search: strategy, dispatcher, run file, checkpoints and log.
+class Controller {
+public:
+  Controller(const config::SearchConfig& cfg, const config::OptionList& resolved,
+             const std::string& command_line)
+      : cfg_(cfg), config_hash_(config::defining_hash(resolved)),
+        strategy_(search::make_strategy(cfg)), dispatcher_(*strategy_, cfg.budget, cfg.seed),
+        progress_(std::cout, cfg.budget,
+                  cfg.evaluator == "surrogate" ? "surrogate reward" : "reward") {
+    if (cfg.resume.empty()) {
+      run_file_ = std::make_unique<store::RunFile>(store::RunFile::create(
+          cfg.out, cfg.overwrite, store::RunAttributes{command_line, resolved}));
+      created_ = true;
+    } else {
+      resume(resolved);
+    }
+  }
+
+  /// Leaves no empty run file behind when set-up failed on another rank.
+  void abandon() {
+    if (!created_)
+      return;
+    run_file_.reset();
+    std::filesystem::remove(cfg_.out);
+  }
+
+  comm::PoolExit run(const comm::MpiContext& ctx, train::Evaluator* local) {
+    std::cout << "[hpcnas] search: strategy=" << strategy_->name()
+              << " evaluator=" << cfg_.evaluator << " budget=" << cfg_.budget
+              << " ranks=" << ctx.size() << " trainers=" << ctx.trainer_count()
+              << " run file=" << cfg_.out << std::endl;
+    comm::ControllerHooks hooks;
+    hooks.record = [this](const train::EvalResult& result) {
+      run_file_->append(result);
+      for (const auto& update : strategy_->take_updates())
+        run_file_->append_controller(update);
+      progress_.record(result);
+    };
+    hooks.checkpoint = [this](bool force) { checkpoint(force); };
+    hooks.stop_requested = stop_signalled;
+    return comm::run_controller(ctx, dispatcher_, hooks, local);
+  }
+
+  void report(comm::PoolExit exit) const {
+    if (exit == comm::PoolExit::kStopped) {
+      std::cout << "[hpcnas] stopped by signal " << stop_signal_number() << " after "
+                << dispatcher_.recorded() << "/" << cfg_.budget
+                << " results; checkpoint written; continue with: hpcnas search --resume "
+                << cfg_.out << std::endl;
+      return;
+    }
+    if (const auto& best = progress_.best()) {
+      std::printf("[hpcnas] best architecture: id %lld, %s %.4f, validation accuracy %.4f\n",
+                  static_cast<long long>(best->id),
+                  cfg_.evaluator == "surrogate" ? "surrogate reward" : "reward", best->reward,
+                  best->val_accuracy);
+      std::cout << best->genotype.to_string() << "\n";
+    } else {
+      std::cout << "[hpcnas] no evaluation succeeded (" << progress_.failures() << " failed)\n";
+    }
+    std::cout << "[hpcnas] run file: " << std::filesystem::absolute(cfg_.out).string() << std::endl;
+  }
+
+private:
+  /// Reopens the run file, restores the newest valid checkpoint, and replays into the strategy
+  /// the results recorded after it, so the search continues as if it had never stopped.
+  void resume(const config::OptionList& resolved) {
+    run_file_ = std::make_unique<store::RunFile>(store::RunFile::open_append(cfg_.out));
+    const std::string differences =
+        config::defining_differences(store::read_config(cfg_.out), resolved);
+    if (!differences.empty())
+      throw config::ConfigError("--resume " + cfg_.out +
+                                ": options differ from the run's: " + differences);
+    const auto loaded = store::load_checkpoint(cfg_.out);
+    const store::EvaluationTable table = store::read_evaluations(cfg_.out);
+    if (!loaded && table.rows() > 0)
+      throw store::StoreError("--resume " + cfg_.out + ": " + std::to_string(table.rows()) +
+                              " rows but no checkpoint beside it (" +
+                              store::checkpoint_path(cfg_.out) + ")");
+    if (loaded) {
+      if (loaded->checkpoint.config_hash != config_hash_)
+        throw config::ConfigError("--resume " + cfg_.out +
+                                  ": the checkpoint was written for other search options");
+      if (!loaded->fallback.empty())
+        std::cout << "[hpcnas] " << loaded->fallback << "; using the previous checkpoint "
+                  << loaded->path << std::endl;
+      dispatcher_.restore(loaded->checkpoint.dispatch);
+    }
+    const std::int64_t recorded_updates = run_file_->controller_rows();
+    const auto from = static_cast<std::size_t>(dispatcher_.recorded());
+    for (std::size_t row = 0; row < table.rows(); ++row) {
+      const train::EvalResult result = table.result(row);
+      if (row >= from) {
+        dispatcher_.replay(result);
+        for (const auto& update : strategy_->take_updates())
+          if (update.update >= recorded_updates)
+            run_file_->append_controller(update);
+      }
+      progress_.restore(result);
+    }
+    dispatcher_.owe_outstanding();
+    std::cout << "[hpcnas] resumed " << cfg_.out << ": " << table.rows() << " results recorded, "
+              << (loaded ? "checkpoint " + loaded->path + " at " + std::to_string(from)
+                         : std::string("no checkpoint"))
+              << ", " << table.rows() - from << " replayed, " << dispatcher_.outstanding()
+              << " to evaluate again" << std::endl;
+  }
+
+  /// Writes a checkpoint when forced, before the first dispatch round is over, or when
+  /// --checkpoint-every results or --checkpoint-seconds passed since the last one.
+  void checkpoint(bool force) {
+    const auto now = std::chrono::steady_clock::now();
+    const bool due =
+        force || !written_ || dispatcher_.recorded() - last_recorded_ >= cfg_.checkpoint_every ||
+        std::chrono::duration<double>(now - last_time_).count() >= cfg_.checkpoint_seconds;
+    if (!due)
+      return;
+    store::write_checkpoint(cfg_.out, {dispatcher_.save(), config_hash_});
+    written_ = true;
+    last_recorded_ = dispatcher_.recorded();
+    last_time_ = now;
+  }
+
+  const config::SearchConfig& cfg_;
+  std::string config_hash_;
+  std::unique_ptr<search::Strategy> strategy_;
+  search::Dispatcher dispatcher_;
+  ProgressLog progress_;
+  std::unique_ptr<store::RunFile> run_file_;
+  bool created_ = false;
+  bool written_ = false;
+  std::int64_t last_recorded_ = 0;
+  std::chrono::steady_clock::time_point last_time_;
+};
+
 } // namespace
 
 int run_search(const comm::MpiContext& ctx, const config::Parsed<config::SearchConfig>& parsed,
                const std::string& command_line) {
   const config::SearchConfig& cfg = parsed.config;
-  std::unique_ptr<store::RunFile> run_file;
-  std::unique_ptr<search::Strategy> strategy;
+  install_stop_signals();
+  std::unique_ptr<Controller> controller;
   std::unique_ptr<train::Evaluator> evaluator;
 
   // Set-up that can fail on bad input happens before any rank waits on another, and all ranks
   // agree on its outcome: one line from rank 0 and exit 2 everywhere, never a hang.
   std::string error;
   try {
-    if (ctx.is_controller()) {
-      strategy = search::make_strategy(cfg);
-      run_file = std::make_unique<store::RunFile>(store::RunFile::create(
-          cfg.out, cfg.overwrite, store::RunAttributes{command_line, parsed.resolved}));
-    }
+    if (ctx.is_controller())
+      controller = std::make_unique<Controller>(cfg, parsed.resolved, command_line);
     if (ctx.trains())
       evaluator = make_evaluator(cfg, ctx.rank());
   } catch (const std::exception& e) {
@@ -52,45 +188,18 @@ int run_search(const comm::MpiContext& ctx, const config::Parsed<config::SearchC
   }
   error = ctx.agree_on_error(error);
   if (!error.empty()) {
-    if (run_file) { // created by this run only, and holds nothing: leave no empty run file
-      run_file.reset();
-      std::filesystem::remove(cfg.out);
-    }
+    if (controller)
+      controller->abandon();
     if (ctx.is_controller())
       std::cerr << "hpcnas search: error: " << error << std::endl;
     return kExitBadInput;
   }
 
-  comm::PoolOptions pool;
-  pool.budget = cfg.budget;
-  pool.run_seed = cfg.seed;
   if (!ctx.is_controller()) {
-    comm::run_trainer(ctx, *evaluator);
+    comm::run_trainer(ctx, *evaluator, stop_signalled);
     return kExitOk;
   }
-
-  const std::string label = cfg.evaluator == "surrogate" ? "surrogate reward" : "reward";
-  std::cout << "[hpcnas] search: strategy=" << strategy->name() << " evaluator=" << cfg.evaluator
-            << " budget=" << cfg.budget << " ranks=" << ctx.size()
-            << " trainers=" << ctx.trainer_count() << " run file=" << cfg.out << std::endl;
-  ProgressLog progress(std::cout, cfg.budget, label);
-  comm::run_controller(
-      ctx, *strategy,
-      [&](const train::EvalResult& result) {
-        run_file->append(result);
-        for (const auto& update : strategy->take_updates()) run_file->append_controller(update);
-        progress.record(result);
-      },
-      pool, evaluator.get());
-
-  if (const auto& best = progress.best()) {
-    std::printf("[hpcnas] best architecture: id %lld, %s %.4f, validation accuracy %.4f\n",
-                static_cast<long long>(best->id), label.c_str(), best->reward, best->val_accuracy);
-    std::cout << best->genotype.to_string() << "\n";
-  } else {
-    std::cout << "[hpcnas] no evaluation succeeded (" << progress.failures() << " failed)\n";
-  }
-  std::cout << "[hpcnas] run file: " << std::filesystem::absolute(cfg.out).string() << std::endl;
+  controller->report(controller->run(ctx, evaluator.get()));
   return kExitOk;
 }
 

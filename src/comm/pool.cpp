@@ -1,4 +1,5 @@
 #include "hpcnas/comm/pool.hpp"
+#include "hpcnas/space/byte_stream.hpp"
 
 #include <mpi.h>
 
@@ -11,72 +12,20 @@
 namespace hpcnas::comm {
 namespace {
 
-enum Tag : int { kWork = 1, kStop = 2, kResult = 3 };
+enum Tag : int { kWork = 1, kStop = 2, kResult = 3, kStopping = 4 };
 
-class Writer {
-public:
-  template <typename T> void put(const T& value) {
-    static_assert(std::is_trivially_copyable_v<T>);
-    const auto* p = reinterpret_cast<const char*>(&value);
-    bytes_.insert(bytes_.end(), p, p + sizeof(T));
-  }
-  void put_string(const std::string& s) {
-    put(static_cast<std::uint32_t>(s.size()));
-    bytes_.insert(bytes_.end(), s.begin(), s.end());
-  }
-  void put_genotype(const space::Genotype& g) {
-    for (int v : g.encode())
-      put(static_cast<std::int32_t>(v));
-  }
-  std::vector<char> take() { return std::move(bytes_); }
-
-private:
-  std::vector<char> bytes_;
-};
-
-class Reader {
-public:
-  explicit Reader(const std::vector<char>& bytes) : bytes_(bytes) {}
-  template <typename T> T get() {
-    need(sizeof(T));
-    T value;
-    std::memcpy(&value, bytes_.data() + pos_, sizeof(T));
-    pos_ += sizeof(T);
-    return value;
-  }
-  std::string get_string() {
-    const auto n = get<std::uint32_t>();
-    need(n);
-    std::string s(bytes_.data() + pos_, n);
-    pos_ += n;
-    return s;
-  }
-  space::Genotype get_genotype() {
-    std::vector<int> code(space::kEncodingLength);
-    for (int& v : code)
-      v = get<std::int32_t>();
-    return space::Genotype::decode(code);
-  }
-
-private:
-  void need(std::size_t n) const {
-    if (pos_ + n > bytes_.size())
-      throw std::runtime_error("pool protocol: truncated message");
-  }
-  const std::vector<char>& bytes_;
-  std::size_t pos_ = 0;
-};
-
-/// Blocks until a message from `source` (or any source) is pending, polling with a sleep that
-/// grows from 20 us to 1 ms: cheap on a shared node, at most 1 ms late.
-MPI_Status wait_for_message(int source) {
+/// Waits until a message from `source` (or any source) is pending, polling with a sleep that
+/// grows from 20 us to 1 ms: cheap on a shared node, at most 1 ms late. Returns false when
+/// `give_up` says so first.
+bool wait_for_message(int source, MPI_Status& status, const std::function<bool()>& give_up) {
   auto pause = std::chrono::microseconds(20);
   for (;;) {
     int pending = 0;
-    MPI_Status status;
     MPI_Iprobe(source, MPI_ANY_TAG, MPI_COMM_WORLD, &pending, &status);
     if (pending)
-      return status;
+      return true;
+    if (give_up && give_up())
+      return false;
     std::this_thread::sleep_for(pause);
     pause = std::min(pause * 2, std::chrono::microseconds(1000));
   }
@@ -98,7 +47,7 @@ void send(const std::vector<char>& bytes, int dest, int tag) {
 } // namespace
 
 std::vector<char> pack_request(const train::EvalRequest& request) {
-  Writer w;
+  space::ByteWriter w;
   w.put(request.id);
   w.put(request.seed);
   w.put_genotype(request.genotype);
@@ -106,7 +55,7 @@ std::vector<char> pack_request(const train::EvalRequest& request) {
 }
 
 train::EvalRequest unpack_request(const std::vector<char>& bytes) {
-  Reader r(bytes);
+  space::ByteReader r(bytes, "pool protocol message");
   train::EvalRequest request;
   request.id = r.get<std::int64_t>();
   request.seed = r.get<std::uint64_t>();
@@ -115,7 +64,7 @@ train::EvalRequest unpack_request(const std::vector<char>& bytes) {
 }
 
 std::vector<char> pack_result(const train::EvalResult& result) {
-  Writer w;
+  space::ByteWriter w;
   w.put(result.id);
   w.put(result.status);
   w.put(result.reward);
@@ -133,7 +82,7 @@ std::vector<char> pack_result(const train::EvalResult& result) {
 }
 
 train::EvalResult unpack_result(const std::vector<char>& bytes) {
-  Reader r(bytes);
+  space::ByteReader r(bytes, "pool protocol message");
   train::EvalResult result;
   result.id = r.get<std::int64_t>();
   result.status = r.get<train::EvalStatus>();
@@ -151,63 +100,104 @@ train::EvalResult unpack_result(const std::vector<char>& bytes) {
   return result;
 }
 
-void run_controller(const MpiContext& ctx, search::Strategy& strategy, const ResultSink& record,
-                    const PoolOptions& options, train::Evaluator* local) {
-  std::int64_t next_id = 0;
-  auto next_request = [&] {
-    train::EvalRequest request;
-    request.id = next_id++;
-    request.seed = train::evaluation_seed(options.run_seed, request.id);
-    request.genotype = strategy.propose();
-    return request;
-  };
+PoolExit run_controller(const MpiContext& ctx, search::Dispatcher& dispatcher,
+                        const ControllerHooks& hooks, train::Evaluator* local) {
   auto accept = [&](const train::EvalResult& result) {
-    strategy.observe(result);
-    record(result);
+    dispatcher.accept(result);
+    hooks.record(result);
   };
 
   if (ctx.size() == 1) {
     if (local == nullptr)
       throw std::logic_error("one-rank run needs a local evaluator");
-    while (next_id < options.budget) {
-      train::EvalResult result = local->evaluate(next_request());
+    local->set_interrupt(hooks.stop_requested);
+    auto request = dispatcher.next_request();
+    hooks.checkpoint(false);
+    while (request) {
+      train::EvalResult result = local->evaluate(*request);
+      if (result.status == train::EvalStatus::kInterrupted || hooks.stop_requested()) {
+        hooks.checkpoint(true);
+        return PoolExit::kStopped;
+      }
       result.rank = 0;
       accept(result);
+      request = dispatcher.next_request();
+      hooks.checkpoint(false);
     }
-    return;
+    return PoolExit::kCompleted;
   }
 
   const std::vector<char> no_more_work;
-  std::int64_t recorded = 0;
-  for (int trainer = 1; trainer < ctx.size(); ++trainer) {
-    if (next_id < options.budget)
-      send(pack_request(next_request()), trainer, kWork);
+  std::vector<bool> busy(ctx.size(), false);
+  auto dispatch = [&](int trainer) {
+    auto request = dispatcher.next_request();
+    busy[trainer] = request.has_value();
+    if (request)
+      send(pack_request(*request), trainer, kWork);
     else
       send(no_more_work, trainer, kStop);
-  }
-  while (recorded < options.budget) {
-    const MPI_Status status = wait_for_message(MPI_ANY_SOURCE);
+  };
+  // Trainers still evaluating when the run ends (a stop, or a budget lowered on resume) are told
+  // to stop; their results are dropped and stay owed in the checkpoint.
+  auto stop_busy_trainers = [&] {
+    for (int trainer = 1; trainer < ctx.size(); ++trainer)
+      if (busy[trainer])
+        send(no_more_work, trainer, kStop);
+  };
+  for (int trainer = 1; trainer < ctx.size(); ++trainer)
+    dispatch(trainer);
+  hooks.checkpoint(false);
+  while (!dispatcher.done()) {
+    MPI_Status status;
+    const bool arrived = wait_for_message(MPI_ANY_SOURCE, status, hooks.stop_requested);
+    if (!arrived || status.MPI_TAG == kStopping) {
+      if (arrived)
+        receive(status);
+      hooks.checkpoint(true);
+      stop_busy_trainers();
+      return PoolExit::kStopped;
+    }
     if (status.MPI_TAG != kResult)
       throw std::runtime_error("pool protocol: unexpected tag " + std::to_string(status.MPI_TAG) +
                                " from rank " + std::to_string(status.MPI_SOURCE));
     accept(unpack_result(receive(status)));
-    ++recorded;
-    if (next_id < options.budget)
-      send(pack_request(next_request()), status.MPI_SOURCE, kWork);
-    else
-      send(no_more_work, status.MPI_SOURCE, kStop);
+    dispatch(status.MPI_SOURCE);
+    hooks.checkpoint(false);
   }
+  stop_busy_trainers();
+  return PoolExit::kCompleted;
 }
 
-void run_trainer(const MpiContext& ctx, train::Evaluator& evaluator) {
+void run_trainer(const MpiContext& ctx, train::Evaluator& evaluator,
+                 const std::function<bool()>& stop_signalled) {
+  // A trainer abandons its child when signalled itself or when the controller says stop.
+  evaluator.set_interrupt([&] {
+    int stop = 0;
+    MPI_Iprobe(0, kStop, MPI_COMM_WORLD, &stop, MPI_STATUS_IGNORE);
+    return stop || stop_signalled();
+  });
+  bool told_controller = false;
+  auto signalled = [&] { return !told_controller && stop_signalled(); };
   for (;;) {
-    const MPI_Status status = wait_for_message(0);
+    MPI_Status status;
+    if (!wait_for_message(0, status, signalled)) {
+      send({}, 0, kStopping);
+      told_controller = true;
+      continue;
+    }
     const std::vector<char> bytes = receive(status);
     if (status.MPI_TAG == kStop)
       return;
     if (status.MPI_TAG != kWork)
       throw std::runtime_error("pool protocol: unexpected tag " + std::to_string(status.MPI_TAG));
     train::EvalResult result = evaluator.evaluate(unpack_request(bytes));
+    if (result.status == train::EvalStatus::kInterrupted) {
+      if (!told_controller && stop_signalled()) {
+        send({}, 0, kStopping);
+        told_controller = true;
+      }
+      continue; // the controller's kStop follows
+    }
     result.rank = ctx.rank();
     send(pack_result(result), 0, kResult);
   }

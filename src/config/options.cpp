@@ -2,6 +2,8 @@
 
 #include <charconv>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include <boost/any.hpp>
@@ -73,6 +75,29 @@ void add_surrogate_options(po::options_description& all, SurrogateConfig& cfg) {
   all.add(d);
 }
 
+void add_rl_options(po::options_description& all, RlConfig& cfg) {
+  po::options_description d("RL controller (--strategy rl)");
+  auto add = d.add_options();
+  add("rl-lr", bound(&cfg.learning_rate), "Adam learning rate of the policy");
+  add("rl-batch", bound(&cfg.batch), "results per policy update (M)");
+  add("rl-baseline-decay", bound(&cfg.baseline_decay), "decay of the moving-average baseline");
+  add("rl-entropy", bound(&cfg.entropy_weight), "weight of the entropy bonus");
+  add("rl-temperature", bound(&cfg.temperature), "sampling temperature of the logits");
+  add("rl-tanh-constant", bound(&cfg.tanh_constant),
+      "logit clipping: c * tanh(logits / temperature) (0: no clipping)");
+  add("rl-grad-clip", bound(&cfg.grad_clip), "gradient norm clip of the policy");
+  add("rl-hidden", bound(&cfg.hidden), "LSTM hidden size of the policy");
+  all.add(d);
+}
+
+void add_evolution_options(po::options_description& all, EvolutionConfig& cfg) {
+  po::options_description d("Aging evolution (--strategy evolution)");
+  auto add = d.add_options();
+  add("population", bound(&cfg.population), "population size P (the oldest dies beyond it)");
+  add("sample", bound(&cfg.sample), "tournament size S: the fittest of S drawn is the parent");
+  all.add(d);
+}
+
 /// Value of a stored option as text, for the run file's resolved configuration. Doubles in
 /// their shortest round-trip form, so 0.025 reads back as 0.025.
 std::string value_text(const boost::any& v) {
@@ -108,10 +133,19 @@ void require_one_of(const std::string& option, const std::string& value,
   throw ConfigError("--" + option + " '" + value + "' is not one of: " + list);
 }
 
+/// Options a resumed run does not take from its run file.
+const std::set<std::string> kNotInherited = {"out", "overwrite", "resume", "config", "help"};
+
+/// Options that may change between a run and its resumption.
+const std::set<std::string> kNotDefining = {
+    "budget",    "out",     "overwrite",         "resume",   "config",
+    "help",      "threads", "eval-timeout",      "fail-ids", "surrogate-seconds",
+    "checkpoint-every",     "checkpoint-seconds"};
+
 /// Parses args (and --config) into the variables bound in `options`; fills help and resolved.
 template <typename Config>
 void parse_into(Parsed<Config>& out, po::options_description& options,
-                const std::vector<std::string>& args) {
+                const std::vector<std::string>& args, const OptionList& base = {}) {
   std::string config_file;
   po::options_description general("General");
   auto add = general.add_options();
@@ -133,6 +167,12 @@ void parse_into(Parsed<Config>& out, po::options_description& options,
         throw ConfigError("--config: cannot open '" + path + "'");
       po::store(po::parse_config_file(in, options), vm);
     }
+    // Stored last, so the command line and --config win over a resumed run file's options.
+    std::vector<std::string> inherited;
+    for (const auto& [name, value] : base)
+      if (kNotInherited.count(name) == 0 && !value.empty() && options.find_nothrow(name, false))
+        inherited.push_back("--" + name + "=" + value);
+    po::store(po::command_line_parser(inherited).options(options).run(), vm);
     po::notify(vm);
   } catch (const po::error& e) {
     throw ConfigError(e.what());
@@ -164,13 +204,50 @@ std::vector<long long> parse_id_list(const std::string& text) {
   return ids;
 }
 
-Parsed<SearchConfig> parse_search(const std::vector<std::string>& args) {
+bool is_search_defining(const std::string& option) { return kNotDefining.count(option) == 0; }
+
+std::string resume_target(const std::vector<std::string>& args) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--resume" && i + 1 < args.size()) return args[i + 1];
+    if (args[i].rfind("--resume=", 0) == 0) return args[i].substr(9);
+  }
+  return "";
+}
+
+std::string defining_differences(const OptionList& run_file, const OptionList& resolved) {
+  const std::map<std::string, std::string> now(resolved.begin(), resolved.end());
+  std::string differences;
+  for (const auto& [name, value] : run_file) {
+    if (!is_search_defining(name)) continue;
+    const auto it = now.find(name);
+    const std::string current = it == now.end() ? "(unset)" : it->second;
+    if (current != value)
+      differences += (differences.empty() ? "" : ", ") + ("--" + name) + " (run file " + value +
+                     ", now " + current + ")";
+  }
+  return differences;
+}
+
+std::string defining_hash(const OptionList& resolved) {
+  const std::map<std::string, std::string> sorted(resolved.begin(), resolved.end());
+  std::uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a over "name=value\n" lines
+  for (const auto& [name, value] : sorted) {
+    if (!is_search_defining(name)) continue;
+    for (unsigned char c : name + "=" + value + "\n") {
+      hash ^= c;
+      hash *= 0x100000001b3ULL;
+    }
+  }
+  return std::to_string(hash);
+}
+
+Parsed<SearchConfig> parse_search(const std::vector<std::string>& args, const OptionList& base) {
   Parsed<SearchConfig> out;
   SearchConfig& cfg = out.config;
   po::options_description options("hpcnas search [options]");
   po::options_description search("Search");
   auto add = search.add_options();
-  add("strategy", bound(&cfg.strategy), "random");
+  add("strategy", bound(&cfg.strategy), "random | rl | evolution");
   add("evaluator", bound(&cfg.evaluator),
       "train (real training) | surrogate (a seeded function of the genotype)");
   add("budget", bound(&cfg.budget), "evaluations to record");
@@ -179,20 +256,34 @@ Parsed<SearchConfig> parse_search(const std::vector<std::string>& args) {
   add("overwrite", po::bool_switch(&cfg.overwrite), "replace an existing run file");
   add("fail-ids", bound(&cfg.fail_ids), "test hook: evaluation ids forced to fail, e.g. 2,5");
   options.add(search);
+  po::options_description checkpoints("Checkpoints and resume");
+  auto add_checkpoint = checkpoints.add_options();
+  add_checkpoint("resume", bound(&cfg.resume),
+                 "continue the run file given (other options default to its own)");
+  add_checkpoint("checkpoint-every", bound(&cfg.checkpoint_every),
+                 "write a checkpoint every N results");
+  add_checkpoint("checkpoint-seconds", bound(&cfg.checkpoint_seconds),
+                 "write a checkpoint when this many seconds passed since the last");
+  options.add(checkpoints);
   add_data_options(options, cfg.data);
   add_network_options(options, cfg.network);
   add_train_options(options, cfg.train);
   add_reward_options(options, cfg.reward);
   add_surrogate_options(options, cfg.surrogate);
-  parse_into(out, options, args);
+  add_rl_options(options, cfg.rl);
+  add_evolution_options(options, cfg.evolution);
+  parse_into(out, options, args, base);
   if (out.help)
     return out;
 
-  require_one_of("strategy", cfg.strategy, {"random"});
+  require_one_of("strategy", cfg.strategy, {"random", "rl", "evolution"});
   require_one_of("evaluator", cfg.evaluator, {"train", "surrogate"});
   require_one_of("dataset", cfg.data.dataset, {"fashion-mnist", "mnist", "cifar10", "synthetic"});
   require_one_of("reward", cfg.reward.kind, {"accuracy", "latency", "params"});
   require(cfg.budget >= 1, "--budget must be at least 1 (got " + std::to_string(cfg.budget) + ")");
+  require(cfg.checkpoint_every >= 1, "--checkpoint-every must be at least 1");
+  require(cfg.checkpoint_seconds > 0, "--checkpoint-seconds must be positive");
+  if (!cfg.resume.empty()) cfg.out = cfg.resume;
   require(!cfg.out.empty(), "--out must name a file");
   require(cfg.data.val_size >= 1, "--val-size must be at least 1");
   require(cfg.data.train_subset >= 0, "--train-subset must be 0 (all) or positive");
@@ -208,6 +299,19 @@ Parsed<SearchConfig> parse_search(const std::vector<std::string>& args) {
   require(cfg.train.latency_batch >= 1, "--latency-batch must be at least 1");
   require(cfg.surrogate.seconds >= 0, "--surrogate-seconds must not be negative");
   require(cfg.surrogate.noise >= 0, "--surrogate-noise must not be negative");
+  require(cfg.rl.learning_rate > 0, "--rl-lr must be positive");
+  require(cfg.rl.batch >= 1, "--rl-batch must be at least 1");
+  require(cfg.rl.baseline_decay >= 0 && cfg.rl.baseline_decay < 1,
+          "--rl-baseline-decay must be in [0, 1)");
+  require(cfg.rl.entropy_weight >= 0, "--rl-entropy must not be negative");
+  require(cfg.rl.temperature > 0, "--rl-temperature must be positive");
+  require(cfg.rl.tanh_constant >= 0, "--rl-tanh-constant must be 0 (no clipping) or positive");
+  require(cfg.rl.grad_clip > 0, "--rl-grad-clip must be positive");
+  require(cfg.rl.hidden >= 1, "--rl-hidden must be at least 1");
+  require(cfg.evolution.population >= 2, "--population must be at least 2");
+  require(cfg.evolution.sample >= 1 && cfg.evolution.sample <= cfg.evolution.population,
+          "--sample must be between 1 and --population (got " +
+              std::to_string(cfg.evolution.sample) + ")");
   parse_id_list(cfg.fail_ids);
   return out;
 }
@@ -218,7 +322,9 @@ Parsed<BenchConfig> parse_bench(const std::vector<std::string>& args) {
   po::options_description options("hpcnas bench [options]");
   po::options_description bench("Benchmark");
   auto add = bench.add_options();
-  add("what", bound(&cfg.what), "child: training steps of the DARTS_V2 child network");
+  add("what", bound(&cfg.what),
+      "child: training steps of the DARTS_V2 child network | supernet: DARTS search steps");
+  add("order", bound(&cfg.order), "supernet: 1 (first-order) or 2 (second-order) DARTS step");
   add("batch-size", bound(&cfg.batch_size), "batch size");
   add("input", bound(&cfg.input), "input shape CxHxW");
   add("threads", bound(&cfg.threads), "LibTorch threads");
@@ -229,11 +335,68 @@ Parsed<BenchConfig> parse_bench(const std::vector<std::string>& args) {
   parse_into(out, options, args);
   if (out.help)
     return out;
-  require_one_of("what", cfg.what, {"child"});
+  require_one_of("what", cfg.what, {"child", "supernet"});
+  require(cfg.order == 1 || cfg.order == 2, "--order must be 1 or 2");
   require(cfg.batch_size >= 1, "--batch-size must be at least 1");
   require(cfg.threads >= 1, "--threads must be at least 1");
   require(cfg.steps >= 1, "--steps must be at least 1");
   require(cfg.warmup >= 0, "--warmup must not be negative");
+  return out;
+}
+
+Parsed<DartsConfig> parse_darts(const std::vector<std::string>& args) {
+  Parsed<DartsConfig> out;
+  DartsConfig& cfg = out.config;
+  po::options_description options("hpcnas darts [options]");
+  po::options_description run("DARTS search");
+  auto add = run.add_options();
+  add("epochs", bound(&cfg.epochs), "search epochs");
+  add("batch-size", bound(&cfg.batch_size), "global batch size (split across ranks)");
+  add("accumulate", bound(&cfg.accumulate), "micro-batches per rank and step (K)");
+  add("order", bound(&cfg.order), "1: first-order DARTS | 2: second-order (unrolled) DARTS");
+  add("steps-per-epoch", bound(&cfg.steps_per_epoch), "stop each epoch after N steps (0: all)");
+  add("lr", bound(&cfg.learning_rate), "initial SGD learning rate of the weights (cosine)");
+  add("lr-min", bound(&cfg.min_learning_rate), "final learning rate of the cosine schedule");
+  add("momentum", bound(&cfg.momentum), "SGD momentum");
+  add("weight-decay", bound(&cfg.weight_decay), "SGD weight decay");
+  add("grad-clip", bound(&cfg.grad_clip), "gradient norm clip of the weights");
+  add("arch-lr", bound(&cfg.arch_learning_rate), "Adam learning rate of alpha");
+  add("arch-beta1", bound(&cfg.arch_beta1), "Adam beta1 of alpha");
+  add("arch-beta2", bound(&cfg.arch_beta2), "Adam beta2 of alpha");
+  add("arch-weight-decay", bound(&cfg.arch_weight_decay), "Adam weight decay of alpha");
+  add("threads", bound(&cfg.threads), "LibTorch threads per rank (0: LibTorch's default)");
+  add("seed", bound(&cfg.seed), "seed of the initialisation and the batch order");
+  add("out", bound(&cfg.out), "HDF5 run file to create");
+  add("overwrite", po::bool_switch(&cfg.overwrite), "replace an existing run file");
+  options.add(run);
+  add_data_options(options, cfg.data);
+  add_network_options(options, cfg.network);
+  parse_into(out, options, args);
+  if (out.help)
+    return out;
+
+  require_one_of("dataset", cfg.data.dataset, {"fashion-mnist", "mnist", "cifar10", "synthetic"});
+  require(cfg.epochs >= 1, "--epochs must be at least 1");
+  require(cfg.batch_size >= 2, "--batch-size must be at least 2");
+  require(cfg.accumulate >= 1, "--accumulate must be at least 1");
+  require(cfg.order == 1 || cfg.order == 2, "--order must be 1 or 2");
+  require(cfg.steps_per_epoch >= 0, "--steps-per-epoch must be 0 (all) or positive");
+  require(cfg.learning_rate > 0, "--lr must be positive");
+  require(cfg.min_learning_rate >= 0, "--lr-min must not be negative");
+  require(cfg.momentum >= 0, "--momentum must not be negative");
+  require(cfg.weight_decay >= 0, "--weight-decay must not be negative");
+  require(cfg.grad_clip >= 0, "--grad-clip must be 0 (none) or positive");
+  require(cfg.arch_learning_rate > 0, "--arch-lr must be positive");
+  require(cfg.arch_beta1 >= 0 && cfg.arch_beta1 < 1, "--arch-beta1 must be in [0, 1)");
+  require(cfg.arch_beta2 >= 0 && cfg.arch_beta2 < 1, "--arch-beta2 must be in [0, 1)");
+  require(cfg.arch_weight_decay >= 0, "--arch-weight-decay must not be negative");
+  require(cfg.threads >= 0, "--threads must be 0 (default) or positive");
+  require(!cfg.out.empty(), "--out must name a file");
+  require(cfg.data.val_size >= 1, "--val-size must be at least 1");
+  require(cfg.data.train_subset >= 0, "--train-subset must be 0 (all) or positive");
+  require(cfg.data.val_subset >= 0, "--val-subset must be 0 (all) or positive");
+  require(cfg.network.channels >= 1, "--channels must be at least 1");
+  require(cfg.network.layers >= 3, "--layers must be at least 3 (two of them are reductions)");
   return out;
 }
 

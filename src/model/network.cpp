@@ -10,12 +10,38 @@ namespace hpcnas::model {
 
 namespace {
 
+/// torch::cat of the four node states along channels whose backward hands each node a
+/// contiguous channels-last gradient. (cat's own backward hands out channel slices of the
+/// output gradient, which in NHWC are strided views that push BatchNorm's backward onto its
+/// slow generic path.)
+struct CatNodes : torch::autograd::Function<CatNodes> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& a,
+                               const torch::Tensor& b, const torch::Tensor& c,
+                               const torch::Tensor& d) {
+    ctx->saved_data["channels"] =
+        std::vector<std::int64_t>{a.size(1), b.size(1), c.size(1), d.size(1)};
+    return torch::cat({a, b, c, d}, 1);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto channels = ctx->saved_data["channels"].toIntVector();
+    torch::autograd::variable_list out;
+    std::int64_t offset = 0;
+    for (const auto c : channels) {
+      out.push_back(to_channels_last(grads[0].narrow(1, offset, c)));
+      offset += c;
+    }
+    return out;
+  }
+};
+
 /// The discrete cell of a genotype: two preprocessed inputs, kNodes nodes, each the sum of two
 /// edges, output the concatenation of all nodes (4 * C channels).
 class CellImpl : public torch::nn::Module {
 public:
-  CellImpl(const space::Cell& genes, std::int64_t c_prev_prev, std::int64_t c_prev,
-           std::int64_t c, bool reduction, bool reduction_prev)
+  CellImpl(const space::Cell& genes, std::int64_t c_prev_prev, std::int64_t c_prev, std::int64_t c,
+           bool reduction, bool reduction_prev)
       : genes_(genes) {
     for (int e = 0; e < space::kEdgesPerCell; ++e) {
       const int input = genes.edges[e].input;
@@ -36,6 +62,28 @@ public:
       if (edges_.back()->starts_with_relu()) {
         needs_relu_[edge.input] = true;
       }
+      // A parameter-free op (pooling, identity) on the same input as an earlier edge gives the
+      // same tensor: compute it once and let autograd sum the two gradients.
+      same_as_[e] = -1;
+      if (count_parameters(*edges_.back()) == 0 && edge.op != space::Op::kNone) {
+        for (int f = 0; f < e; ++f) {
+          if (genes.edges[f] == edge) {
+            same_as_[e] = same_as_[f] >= 0 ? same_as_[f] : f;
+            break;
+          }
+        }
+      }
+    }
+    // An edge output may take the node's sum in place only if nothing else holds it.
+    for (int e = 0; e < space::kEdgesPerCell; ++e) {
+      const auto& edge = genes.edges[e];
+      const bool identity = edge.op == space::Op::kSkipConnect && !(reduction && edge.input < 2);
+      owned_[e] = same_as_[e] < 0 && !identity;
+      for (int f = 0; f < space::kEdgesPerCell; ++f) {
+        if (same_as_[f] == e) {
+          owned_[e] = false;
+        }
+      }
     }
   }
 
@@ -43,7 +91,8 @@ public:
   torch::Tensor forward(const torch::Tensor& s0, const torch::Tensor& r0, const torch::Tensor& s1,
                         const torch::Tensor& r1) {
     std::array<torch::Tensor, kStates> states;
-    std::array<torch::Tensor, kStates> relus;  // shared by all ReLU-first edges reading a state
+    std::array<torch::Tensor, kStates> relus; // shared by all ReLU-first edges reading a state
+    std::array<torch::Tensor, space::kEdgesPerCell> outputs;
     states[0] = pre0_->forward(s0, r0);
     states[1] = pre1_->forward(s1, r1);
     for (int s = 0; s < 2; ++s) {
@@ -52,20 +101,23 @@ public:
       }
     }
     for (int i = 0; i < space::kNodes; ++i) {
-      const int in_a = genes_.edges[2 * i].input;
-      const int in_b = genes_.edges[2 * i + 1].input;
-      auto a = edges_[2 * i]->forward(states[in_a], relus[in_a]);
-      auto b = edges_[2 * i + 1]->forward(states[in_b], relus[in_b]);
-      // Add in place into an edge's own output, never into a state an identity passed on.
-      const bool a_own = !a.is_same(states[in_a]);
-      const bool b_own = !b.is_same(states[in_b]);
-      auto node = a_own ? a.add_(b) : (b_own ? b.add_(a) : a + b);
+      for (int e = 2 * i; e < 2 * i + 2; ++e) {
+        const int in = genes_.edges[e].input;
+        outputs[e] =
+            same_as_[e] >= 0 ? outputs[same_as_[e]] : edges_[e]->forward(states[in], relus[in]);
+      }
+      const int a = 2 * i;
+      const int b = 2 * i + 1;
+      auto node = owned_[a]   ? outputs[a].add_(outputs[b])
+                  : owned_[b] ? outputs[b].add_(outputs[a])
+                              : outputs[a] + outputs[b];
       if (needs_relu_[2 + i]) {
         relus[2 + i] = torch::relu(node);
       }
       states[2 + i] = std::move(node);
     }
-    return torch::cat({states[2], states[3], states[4], states[5]}, 1);
+    static_assert(space::kNodes == 4, "CatNodes concatenates four nodes");
+    return CatNodes::apply(states[2], states[3], states[4], states[5]);
   }
 
 private:
@@ -74,10 +126,12 @@ private:
   std::shared_ptr<OperationImpl> pre0_, pre1_;
   std::vector<Operation> edges_;
   std::array<bool, kStates> needs_relu_{};
+  std::array<int, space::kEdgesPerCell> same_as_{}; ///< earlier edge with the same result, or -1
+  std::array<bool, space::kEdgesPerCell> owned_{};  ///< output held by nothing but the node
 };
 TORCH_MODULE(Cell);
 
-}  // namespace
+} // namespace
 
 struct NetworkImpl::Parts {
   Conv stem_conv{nullptr};
@@ -92,8 +146,8 @@ NetworkImpl::NetworkImpl(const space::Genotype& genotype, const NetworkOptions& 
                   options.layers > 0 && options.stem_multiplier > 0,
               "Network: channels, classes, C, layers and stem multiplier must be positive");
   const std::int64_t c_stem = static_cast<std::int64_t>(options.stem_multiplier) * options.channels;
-  parts_->stem_conv = register_module(
-      "stem_conv", Conv(ConvOptions(options.in_channels, c_stem, 3).padding(1)));
+  parts_->stem_conv =
+      register_module("stem_conv", Conv(ConvOptions(options.in_channels, c_stem, 3).padding(1)));
   parts_->stem_bn = register_module("stem_bn", torch::nn::BatchNorm2d(c_stem));
 
   std::int64_t c_prev_prev = c_stem;
@@ -107,8 +161,8 @@ NetworkImpl::NetworkImpl(const space::Genotype& genotype, const NetworkOptions& 
       c *= 2;
     }
     parts_->cells.push_back(register_module(
-        "cell" + std::to_string(i), Cell(reduction ? genotype.reduce : genotype.normal,
-                                         c_prev_prev, c_prev, c, reduction, reduction_prev)));
+        "cell" + std::to_string(i), Cell(reduction ? genotype.reduce : genotype.normal, c_prev_prev,
+                                         c_prev, c, reduction, reduction_prev)));
     reduction_prev = reduction;
     c_prev_prev = c_prev;
     c_prev = space::kNodes * c;
@@ -118,7 +172,7 @@ NetworkImpl::NetworkImpl(const space::Genotype& genotype, const NetworkOptions& 
 
 torch::Tensor NetworkImpl::forward(torch::Tensor x) {
   auto& p = *parts_;
-  auto s1 = p.stem_bn(p.stem_conv(x));
+  auto s1 = p.stem_bn(p.stem_conv(to_channels_last(x)));
   auto r1 = torch::relu(s1);
   auto s0 = s1;
   auto r0 = r1;
@@ -131,7 +185,9 @@ torch::Tensor NetworkImpl::forward(torch::Tensor x) {
     // Every cell output but the last feeds the next cells' ReLU-first preprocessing.
     r1 = i + 1 < n ? torch::relu(s1) : torch::Tensor();
   }
-  return p.head(s1.mean({2, 3}));
+  // Global average pooling as an average pool over the whole image: unlike mean(), its backward
+  // keeps the gradient channels-last (an NCHW gradient would slow down every op behind it).
+  return p.head(torch::avg_pool2d(s1, {s1.size(2), s1.size(3)}).flatten(1));
 }
 
 std::int64_t count_parameters(const torch::nn::Module& module) {
@@ -158,4 +214,4 @@ std::int64_t count_flops(Network& network, int channels, int height, int width) 
   return flops;
 }
 
-}  // namespace hpcnas::model
+} // namespace hpcnas::model

@@ -1,5 +1,6 @@
 #include "hpcnas/model/operations.hpp"
 
+#include <array>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -19,7 +20,7 @@ torch::Tensor relu_of(const torch::Tensor& x, const torch::Tensor& relu_input) {
   return relu_input.defined() ? relu_input : torch::relu(x);
 }
 
-}  // namespace
+} // namespace
 
 FlopCounter::FlopCounter() : previous_(active_counter) { active_counter = this; }
 
@@ -34,10 +35,18 @@ void FlopCounter::add(std::int64_t flops) {
 bool FlopCounter::active() { return active_counter != nullptr; }
 
 torch::Tensor to_channels_last(const torch::Tensor& x) {
-  if (x.dim() != 4 || x.is_contiguous(torch::MemoryFormat::ChannelsLast)) {
+  if (x.dim() != 4) {
     return x;
   }
-  return x.contiguous(torch::MemoryFormat::ChannelsLast);
+  // Canonical NHWC strides. is_contiguous(ChannelsLast) also holds for ambiguous shapes (one
+  // channel, 1x1 images) whose strides make convolutions pick NCHW: check the strides.
+  const auto sizes = x.sizes();
+  const std::array<std::int64_t, 4> strides{sizes[1] * sizes[2] * sizes[3], 1, sizes[3] * sizes[1],
+                                            sizes[1]};
+  if (x.strides() == torch::IntArrayRef(strides)) {
+    return x;
+  }
+  return torch::empty(sizes, x.options().memory_format(torch::MemoryFormat::ChannelsLast)).copy_(x);
 }
 
 ConvImpl::ConvImpl(const ConvOptions& options_) : options(options_) {
@@ -77,11 +86,11 @@ torch::Tensor CountedLinearImpl::forward(const torch::Tensor& x) {
 }
 
 ReluConvBnImpl::ReluConvBnImpl(std::int64_t in_channels, std::int64_t out_channels,
-                               std::int64_t kernel_size, std::int64_t stride,
-                               std::int64_t padding, bool affine)
-    : conv_(register_module(
-          "conv",
-          Conv(ConvOptions(in_channels, out_channels, kernel_size).stride(stride).padding(padding)))),
+                               std::int64_t kernel_size, std::int64_t stride, std::int64_t padding,
+                               bool affine)
+    : conv_(register_module("conv", Conv(ConvOptions(in_channels, out_channels, kernel_size)
+                                             .stride(stride)
+                                             .padding(padding)))),
       bn_(register_module("bn", make_bn(out_channels, affine))) {}
 
 torch::Tensor ReluConvBnImpl::forward(const torch::Tensor& x, const torch::Tensor& relu_input) {
@@ -90,10 +99,10 @@ torch::Tensor ReluConvBnImpl::forward(const torch::Tensor& x, const torch::Tenso
 
 FactorizedReduceImpl::FactorizedReduceImpl(std::int64_t in_channels, std::int64_t out_channels,
                                            bool affine)
-    : conv_a_(register_module("conv_a",
-                              Conv(ConvOptions(in_channels, out_channels / 2, 1).stride(2)))),
-      conv_b_(register_module("conv_b",
-                              Conv(ConvOptions(in_channels, out_channels / 2, 1).stride(2)))),
+    : conv_a_(
+          register_module("conv_a", Conv(ConvOptions(in_channels, out_channels / 2, 1).stride(2)))),
+      conv_b_(
+          register_module("conv_b", Conv(ConvOptions(in_channels, out_channels / 2, 1).stride(2)))),
       bn_(register_module("bn", make_bn(out_channels, affine))) {
   TORCH_CHECK(out_channels % 2 == 0, "FactorizedReduce: odd output channels ", out_channels);
 }
@@ -102,13 +111,10 @@ torch::Tensor FactorizedReduceImpl::forward(const torch::Tensor& x,
                                             const torch::Tensor& relu_input) {
   auto r = relu_of(x, relu_input);
   auto a = conv_a_(r);
-  auto shifted = r.slice(2, 1).slice(3, 1);
-  // With an odd size the shifted branch would come out one smaller: pad it at the end.
-  const std::int64_t pad_h = r.size(2) % 2;
-  const std::int64_t pad_w = r.size(3) % 2;
-  if (pad_h != 0 || pad_w != 0) {
-    shifted = torch::constant_pad_nd(shifted, {0, pad_w, 0, pad_h});
-  }
+  // The (1, 1)-shifted image, cropped by negative padding rather than sliced: the backward of a
+  // slice is an NCHW zero tensor, that of a pad keeps channels-last. With an odd size the shifted
+  // branch would come out one smaller: pad it at the end instead.
+  const auto shifted = torch::constant_pad_nd(r, {-1, r.size(3) % 2, -1, r.size(2) % 2});
   auto b = conv_b_(shifted);
   return bn_(torch::cat({a, b}, 1));
 }
@@ -116,13 +122,15 @@ torch::Tensor FactorizedReduceImpl::forward(const torch::Tensor& x,
 SepConvImpl::SepConvImpl(std::int64_t channels, std::int64_t kernel_size, std::int64_t stride,
                          bool affine) {
   const std::int64_t pad = kernel_size / 2;
-  depthwise1_ = register_module(
-      "depthwise1",
-      Conv(ConvOptions(channels, channels, kernel_size).stride(stride).padding(pad).groups(channels)));
+  depthwise1_ = register_module("depthwise1", Conv(ConvOptions(channels, channels, kernel_size)
+                                                       .stride(stride)
+                                                       .padding(pad)
+                                                       .groups(channels)));
   pointwise1_ = register_module("pointwise1", Conv(ConvOptions(channels, channels, 1)));
   bn1_ = register_module("bn1", make_bn(channels, affine));
   depthwise2_ = register_module(
-      "depthwise2", Conv(ConvOptions(channels, channels, kernel_size).padding(pad).groups(channels)));
+      "depthwise2",
+      Conv(ConvOptions(channels, channels, kernel_size).padding(pad).groups(channels)));
   pointwise2_ = register_module("pointwise2", Conv(ConvOptions(channels, channels, 1)));
   bn2_ = register_module("bn2", make_bn(channels, affine));
 }
@@ -217,4 +225,4 @@ Operation make_operation(space::Op op, std::int64_t channels, std::int64_t strid
   return Operation(std::move(module));
 }
 
-}  // namespace hpcnas::model
+} // namespace hpcnas::model

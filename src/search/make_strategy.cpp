@@ -1,5 +1,7 @@
 #include <stdexcept>
 
+#include "hpcnas/search/evolution.hpp"
+#include "hpcnas/search/rl_controller.hpp"
 #include "hpcnas/search/strategy.hpp"
 
 namespace hpcnas::search {
@@ -7,6 +9,10 @@ namespace hpcnas::search {
 std::unique_ptr<Strategy> make_strategy(const config::SearchConfig& cfg) {
   if (cfg.strategy == "random")
     return std::make_unique<RandomStrategy>(cfg.seed);
+  if (cfg.strategy == "rl")
+    return std::make_unique<RlStrategy>(cfg.seed, cfg.rl);
+  if (cfg.strategy == "evolution")
+    return std::make_unique<EvolutionStrategy>(cfg.seed, cfg.evolution);
   throw std::invalid_argument("unknown strategy '" + cfg.strategy + "'");
 }
 

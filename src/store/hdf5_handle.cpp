@@ -72,4 +72,48 @@ void write_int_attribute(hid_t location, const std::string& name, int value,
   write_scalar_attribute(location, name, H5T_STD_I32LE, H5T_NATIVE_INT, &value, file);
 }
 
+std::string read_string_attribute(hid_t location, const std::string& name, std::string_view file) {
+  const std::string path(file);
+  const std::string object = "attribute '" + name + "' of /";
+  const htri_t exists = check(H5Aexists(location, name.c_str()), "H5Aexists", path, object);
+  if (exists == 0) {
+    throw StoreError("run file '" + path + "' has no " + object);
+  }
+  const Attribute attribute(
+      check(H5Aopen(location, name.c_str(), H5P_DEFAULT), "H5Aopen", path, object));
+  const Datatype type(check(H5Aget_type(attribute.get()), "H5Aget_type", path, object));
+  if (H5Tget_class(type.get()) != H5T_STRING) {
+    throw StoreError("run file '" + path + "', " + object + " is not a string");
+  }
+
+  if (check(H5Tis_variable_str(type.get()), "H5Tis_variable_str", path, object) > 0) {
+    const Datatype memory = utf8_string_type(path);
+    char* text = nullptr;
+    check(H5Aread(attribute.get(), memory.get(), &text), "H5Aread", path, object);
+    std::string value = text != nullptr ? text : "";
+    const Dataspace space(check(H5Screate(H5S_SCALAR), "H5Screate", path, object));
+    H5Dvlen_reclaim(memory.get(), space.get(), H5P_DEFAULT, &text);
+    return value;
+  }
+
+  // Fixed-length strings, as other tools may write them.
+  const std::size_t size = H5Tget_size(type.get());
+  std::string value(size, '\0');
+  check(H5Aread(attribute.get(), type.get(), value.data()), "H5Aread", path, object);
+  value.resize(value.find_last_not_of('\0') + 1);
+  return value;
+}
+
+int read_int_attribute(hid_t location, const std::string& name, std::string_view file) {
+  const std::string path(file);
+  const std::string object = "attribute '" + name + "'";
+  if (check(H5Aexists(location, name.c_str()), "H5Aexists", path, object) == 0)
+    throw StoreError("'" + path + "' has no " + object);
+  const Attribute attribute(
+      check(H5Aopen(location, name.c_str(), H5P_DEFAULT), "H5Aopen", path, object));
+  int value = 0;
+  check(H5Aread(attribute.get(), H5T_NATIVE_INT, &value), "H5Aread", path, object);
+  return value;
+}
+
 } // namespace hpcnas::store::hdf5

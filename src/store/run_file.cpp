@@ -106,6 +106,34 @@ RunFile RunFile::create(const std::string& path, bool overwrite, const RunAttrib
   return RunFile(std::move(impl));
 }
 
+RunFile RunFile::open_append(const std::string& path) {
+  hdf5::silence_errors();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    throw StoreError("run file '" + path + "' does not exist");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  const hdf5::PropertyList fapl = file_access(path);
+  impl->file =
+      hdf5::File(check(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()), "H5Fopen", path, "/"));
+  const hid_t root = impl->file.get();
+  if (H5Aexists(root, "schema_version") <= 0) {
+    throw StoreError("'" + path + "' is not an hpcnas run file (no schema_version attribute)");
+  }
+  const int version = hdf5::read_int_attribute(root, "schema_version", path);
+  if (version != kSchemaVersion) {
+    throw StoreError("run file '" + path + "' has schema version " + std::to_string(version) +
+                     ", this hpcnas reads version " + std::to_string(kSchemaVersion));
+  }
+  impl->evaluations = TableWriter::open(root, path, kEvaluations, kEvaluationColumns);
+  impl->controller = TableWriter::open(root, path, kController, kControllerColumns);
+  impl->flush();
+  return RunFile(std::move(impl));
+}
+
+std::int64_t RunFile::controller_rows() const { return impl_->controller.rows(); }
+
 void RunFile::append(const train::EvalResult& result) {
   const std::string genotype = result.genotype.to_string();
   const char* genotype_text = genotype.c_str();
@@ -138,6 +166,24 @@ void RunFile::append_controller(const search::ControllerUpdate& u) {
 std::int64_t RunFile::rows() const { return impl_->evaluations.rows(); }
 
 const std::string& RunFile::path() const { return impl_->path; }
+
+train::EvalResult EvaluationTable::result(std::size_t row) const {
+  train::EvalResult r;
+  r.id = id.at(row);
+  r.genotype = space::Genotype::parse(genotype.at(row));
+  r.status = train::status_from_name(status.at(row));
+  r.reward = reward.at(row);
+  r.val_accuracy = val_accuracy.at(row);
+  r.params = params.at(row);
+  r.flops = flops.at(row);
+  r.latency_ms = latency_ms.at(row);
+  r.train_seconds = train_seconds.at(row);
+  r.rank = rank.at(row);
+  r.started = started.at(row);
+  r.finished = finished.at(row);
+  r.message = message.at(row);
+  return r;
+}
 
 EvaluationTable read_evaluations(const std::string& path) {
   const hdf5::File file = open_read_only(path);
@@ -172,36 +218,28 @@ ControllerTable read_controller(const std::string& path) {
   return t;
 }
 
+std::vector<std::pair<std::string, std::string>> read_config(const std::string& path) {
+  const hdf5::File file = open_read_only(path);
+  std::vector<std::string> names;
+  auto collect = [](hid_t, const char* name, const H5A_info_t*, void* data) -> herr_t {
+    static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+    return 0;
+  };
+  hsize_t index = 0;
+  check(H5Aiterate2(file.get(), H5_INDEX_NAME, H5_ITER_INC, &index, collect, &names), "H5Aiterate2",
+        path, "/");
+  const std::string prefix = "config.";
+  std::vector<std::pair<std::string, std::string>> config;
+  for (const auto& name : names)
+    if (name.compare(0, prefix.size(), prefix) == 0)
+      config.emplace_back(name.substr(prefix.size()),
+                          hdf5::read_string_attribute(file.get(), name, path));
+  return config;
+}
+
 std::string read_root_attribute(const std::string& path, const std::string& name) {
   const hdf5::File file = open_read_only(path);
-  const std::string object = "attribute '" + name + "' of /";
-  const htri_t exists = check(H5Aexists(file.get(), name.c_str()), "H5Aexists", path, object);
-  if (exists == 0) {
-    throw StoreError("run file '" + path + "' has no " + object);
-  }
-  const hdf5::Attribute attribute(
-      check(H5Aopen(file.get(), name.c_str(), H5P_DEFAULT), "H5Aopen", path, object));
-  const hdf5::Datatype type(check(H5Aget_type(attribute.get()), "H5Aget_type", path, object));
-  if (H5Tget_class(type.get()) != H5T_STRING) {
-    throw StoreError("run file '" + path + "', " + object + " is not a string");
-  }
-
-  if (check(H5Tis_variable_str(type.get()), "H5Tis_variable_str", path, object) > 0) {
-    const hdf5::Datatype memory = hdf5::utf8_string_type(path);
-    char* text = nullptr;
-    check(H5Aread(attribute.get(), memory.get(), &text), "H5Aread", path, object);
-    std::string value = text != nullptr ? text : "";
-    const hdf5::Dataspace space(check(H5Screate(H5S_SCALAR), "H5Screate", path, object));
-    H5Dvlen_reclaim(memory.get(), space.get(), H5P_DEFAULT, &text);
-    return value;
-  }
-
-  // Fixed-length strings, as other tools may write them.
-  const std::size_t size = H5Tget_size(type.get());
-  std::string value(size, '\0');
-  check(H5Aread(attribute.get(), type.get(), value.data()), "H5Aread", path, object);
-  value.resize(value.find_last_not_of('\0') + 1);
-  return value;
+  return hdf5::read_string_attribute(file.get(), name, path);
 }
 
 } // namespace hpcnas::store

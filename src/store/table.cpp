@@ -63,14 +63,7 @@ TableWriter::TableWriter(hid_t file, std::string path, std::string name,
   const std::string group_path = "/" + name_;
   group_ = hdf5::Group(check(H5Gcreate2(file, name_.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                              "H5Gcreate2", path_, group_path));
-  string_type_ = hdf5::utf8_string_type(path_);
-  const hsize_t one = 1;
-  one_row_ =
-      hdf5::Dataspace(check(H5Screate_simple(1, &one, nullptr), "H5Screate_simple", path_, "/"));
-  transfer_ = hdf5::PropertyList(
-      check(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate", path_, "dataset transfer"));
-  check(H5Pset_buffer(transfer_.get(), kTransferBuffer, nullptr, nullptr), "H5Pset_buffer", path_,
-        "dataset transfer");
+  prepare_transfer();
 
   const hsize_t initial = 0;
   const hsize_t unlimited = H5S_UNLIMITED;
@@ -85,6 +78,46 @@ TableWriter::TableWriter(hid_t file, std::string path, std::string name,
                          space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
               "H5Dcreate2", path_, group_path + "/" + spec.name));
   }
+}
+
+void TableWriter::prepare_transfer() {
+  string_type_ = hdf5::utf8_string_type(path_);
+  const hsize_t one = 1;
+  one_row_ =
+      hdf5::Dataspace(check(H5Screate_simple(1, &one, nullptr), "H5Screate_simple", path_, "/"));
+  transfer_ = hdf5::PropertyList(
+      check(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate", path_, "dataset transfer"));
+  check(H5Pset_buffer(transfer_.get(), kTransferBuffer, nullptr, nullptr), "H5Pset_buffer", path_,
+        "dataset transfer");
+}
+
+TableWriter TableWriter::open(hid_t file, std::string path, std::string name,
+                              std::vector<ColumnSpec> columns) {
+  TableWriter t;
+  t.path_ = std::move(path);
+  t.name_ = std::move(name);
+  t.columns_ = std::move(columns);
+  const std::string group_path = "/" + t.name_;
+  if (H5Lexists(file, t.name_.c_str(), H5P_DEFAULT) <= 0) {
+    H5Eclear2(H5E_DEFAULT);
+    throw StoreError("run file '" + t.path_ + "' is not an hpcnas run file (no " + group_path +
+                     " group)");
+  }
+  t.group_ = hdf5::Group(
+      check(H5Gopen2(file, t.name_.c_str(), H5P_DEFAULT), "H5Gopen2", t.path_, group_path));
+  hsize_t rows = std::numeric_limits<hsize_t>::max();
+  for (const ColumnSpec& spec : t.columns_) {
+    const std::string object = group_path + "/" + spec.name;
+    t.datasets_.emplace_back(
+        check(H5Dopen2(t.group_.get(), spec.name, H5P_DEFAULT), "H5Dopen2", t.path_, object));
+    rows = std::min(rows, dataset_rows(t.datasets_.back().get(), t.path_, object));
+  }
+  for (std::size_t c = 0; c < t.columns_.size(); ++c)
+    check(H5Dset_extent(t.datasets_[c].get(), &rows), "H5Dset_extent", t.path_,
+          group_path + "/" + t.columns_[c].name);
+  t.rows_ = static_cast<std::int64_t>(rows);
+  t.prepare_transfer();
+  return t;
 }
 
 void TableWriter::append(const std::vector<const void*>& cells) {

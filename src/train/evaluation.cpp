@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <stdexcept>
 
 namespace hpcnas::train {
 
@@ -15,8 +16,18 @@ const char* status_name(EvalStatus status) {
     return "error";
   case EvalStatus::kTimeout:
     return "timeout";
+  case EvalStatus::kInterrupted:
+    return "interrupted";
   }
   return "unknown";
+}
+
+EvalStatus status_from_name(const std::string& name) {
+  for (EvalStatus s : {EvalStatus::kOk, EvalStatus::kDiverged, EvalStatus::kError,
+                       EvalStatus::kTimeout, EvalStatus::kInterrupted})
+    if (name == status_name(s))
+      return s;
+  throw std::invalid_argument("unknown evaluation status '" + name + "'");
 }
 
 std::uint64_t evaluation_seed(std::uint64_t run_seed, std::int64_t id) {
@@ -49,6 +60,10 @@ public:
     result.started = result.finished = unix_time();
     result.message = "forced failure of id " + std::to_string(request.id) + " (--fail-ids)";
     return result;
+  }
+
+  void set_interrupt(std::function<bool()> interrupt) override {
+    inner_->set_interrupt(std::move(interrupt));
   }
 
 private:

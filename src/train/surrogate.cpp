@@ -1,5 +1,6 @@
 #include "hpcnas/train/surrogate.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <random>
@@ -58,8 +59,18 @@ EvalResult SurrogateEvaluator::evaluate(const EvalRequest& request) {
     std::mt19937_64 rng(request.seed);
     reward += std::normal_distribution<double>(0.0, cfg_.noise)(rng);
   }
-  if (cfg_.seconds > 0)
-    std::this_thread::sleep_for(std::chrono::duration<double>(cfg_.seconds));
+  // Sleep in slices, so that a stopping run does not wait for the imitated training.
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point until = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                     std::chrono::duration<double>(cfg_.seconds));
+  while (Clock::now() < until) {
+    if (interrupted()) {
+      result.status = EvalStatus::kInterrupted;
+      break;
+    }
+    std::this_thread::sleep_until(
+        std::min(until, Clock::now() + Clock::duration(std::chrono::milliseconds(20))));
+  }
   result.reward = reward;
   result.val_accuracy = reward;
   result.finished = unix_time();

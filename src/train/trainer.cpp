@@ -4,12 +4,17 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <torch/torch.h>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "hpcnas/data/dataset.hpp"
 #include "hpcnas/model/network.hpp"
@@ -34,69 +39,69 @@ double median(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
-/// SGD with momentum and weight decay (PyTorch semantics, no dampening, no Nesterov) after
-/// clipping the global gradient norm, done with multi-tensor (_foreach) kernels: a handful of
-/// operator calls per step instead of several per parameter.
-class ClippedSgd {
+/// SGD with momentum and weight decay (PyTorch semantics: no dampening, no Nesterov, decay added
+/// to the gradient) after clipping the global gradient norm, on flat buffers: the parameters
+/// become views into one tensor and their gradients views into another, into which backward
+/// accumulates. The whole update is then a handful of vector operations instead of several per
+/// parameter tensor, and the norm is one reduction. As with zero_grad(set_to_none=False) in
+/// PyTorch, a parameter that got no gradient still decays and keeps its momentum.
+class FlatSgd {
 public:
-  ClippedSgd(std::vector<torch::Tensor> params, double momentum, double weight_decay,
-             double clip)
-      : params_(std::move(params)), momentum_(momentum), weight_decay_(weight_decay),
-        clip_(clip) {
+  FlatSgd(const std::vector<torch::Tensor>& params, double momentum, double weight_decay,
+          double clip)
+      : momentum_(momentum), weight_decay_(weight_decay), clip_(clip) {
     torch::NoGradGuard no_grad;
-    // Zero buffers make the first step's buf = momentum * 0 + d_p = d_p, as PyTorch's clone.
-    for (const auto& p : params_) {
-      buffers_.push_back(momentum_ != 0 ? torch::zeros_like(p) : torch::Tensor());
+    std::int64_t total = 0;
+    for (const auto& p : params) {
+      total += p.numel();
+    }
+    const auto options = params.empty() ? torch::TensorOptions() : params.front().options();
+    params_ = torch::empty({total}, options);
+    grads_ = torch::zeros({total}, options);
+    if (momentum_ != 0) {
+      buffer_ = torch::zeros({total}, options); // first step: 0 * momentum + d_p = d_p
+    }
+    std::int64_t offset = 0;
+    for (auto p : params) {
+      const auto n = p.numel();
+      auto param_view = params_.narrow(0, offset, n).view(p.sizes());
+      param_view.copy_(p);
+      p.set_data(param_view);
+      p.mutable_grad() = grads_.narrow(0, offset, n).view(p.sizes());
+      offset += n;
     }
   }
 
-  /// Gradients to none, so that backward hands its buffers over instead of accumulating.
-  void zero_grad() {
-    for (auto& p : params_) {
-      p.mutable_grad() = torch::Tensor();
-    }
-  }
+  void zero_grad() { grads_.zero_(); }
 
   void step(double lr) {
     torch::NoGradGuard no_grad;
-    std::vector<torch::Tensor> params, grads, buffers;
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      const auto& g = params_[i].grad();
-      if (g.defined()) {
-        params.push_back(params_[i]);
-        grads.push_back(g);
-        buffers.push_back(buffers_[i]);
-      }
-    }
-    if (grads.empty()) {
-      return;
-    }
     if (clip_ > 0) {
-      // As torch.nn.utils.clip_grad_norm_: scale by min(1, clip / (norm + 1e-6)).
-      const double norm = torch::stack(at::_foreach_norm(grads, 2)).norm().item<double>();
+      // As torch.nn.utils.clip_grad_norm_: scale by clip / (norm + 1e-6) when that is < 1.
+      const double norm = grads_.norm().item<double>();
       const double coef = clip_ / (norm + 1e-6);
       if (coef < 1) {
-        at::_foreach_mul_(grads, coef);
+        grads_.mul_(coef);
       }
     }
     if (weight_decay_ != 0) {
-      at::_foreach_add_(grads, params, weight_decay_);
+      grads_.add_(params_, weight_decay_);
     }
     if (momentum_ != 0) {
-      at::_foreach_mul_(buffers, momentum_);
-      at::_foreach_add_(buffers, grads);
-      at::_foreach_add_(params, buffers, -lr);
+      buffer_.mul_(momentum_).add_(grads_);
+      params_.add_(buffer_, -lr);
     } else {
-      at::_foreach_add_(params, grads, -lr);
+      params_.add_(grads_, -lr);
     }
   }
 
 private:
-  std::vector<torch::Tensor> params_;
-  std::vector<torch::Tensor> buffers_;
   double momentum_;
   double weight_decay_;
   double clip_;
+  torch::Tensor params_;
+  torch::Tensor grads_;
+  torch::Tensor buffer_;
 };
 
 /// Forward, cross-entropy, backward of one batch; returns the loss (not yet checked).
@@ -113,7 +118,8 @@ double cosine_lr(double lr0, double lr_min, std::int64_t step, std::int64_t tota
     return lr0;
   }
   const double progress = static_cast<double>(step) / static_cast<double>(total);
-  return lr_min + 0.5 * (lr0 - lr_min) * (1.0 + std::cos(M_PI * progress));
+  constexpr double kPi = 3.14159265358979323846;
+  return lr_min + 0.5 * (lr0 - lr_min) * (1.0 + std::cos(kPi * progress));
 }
 
 torch::Tensor batch_of(const torch::Tensor& images, const torch::Tensor& index) {
@@ -143,7 +149,7 @@ double latency_ms(model::Network& net, const data::DataSplits& splits, int batch
   net->eval();
   auto x = model::to_channels_last(
       torch::randn({std::max(batch, 1), splits.channels, splits.height, splits.width}));
-  net->forward(x);  // warm-up: first-call allocations and oneDNN primitive creation
+  net->forward(x); // warm-up: first-call allocations and oneDNN primitive creation
   std::vector<double> times;
   for (int i = 0; i < std::max(repeats, 1); ++i) {
     const auto start = Clock::now();
@@ -175,6 +181,9 @@ public:
     const auto start = Clock::now();
     try {
       run(request, result, start);
+    } catch (const c10::Error& e) {
+      result.status = EvalStatus::kError;
+      result.message = e.what_without_backtrace();
     } catch (const std::exception& e) {
       result.status = EvalStatus::kError;
       result.message = e.what();
@@ -217,7 +226,7 @@ private:
                                   " images: too few to train");
     }
     const std::int64_t total_steps = steps_per_epoch * std::max(tc.epochs, 0);
-    ClippedSgd sgd(net->parameters(), tc.momentum, tc.weight_decay, tc.grad_clip);
+    FlatSgd sgd(net->parameters(), tc.momentum, tc.weight_decay, tc.grad_clip);
     auto generator = at::detail::createCPUGenerator(request.seed);
 
     net->train();
@@ -232,6 +241,11 @@ private:
           result.status = EvalStatus::kTimeout;
           result.message = msg.str();
           result.train_seconds = seconds_since(start);
+          return;
+        }
+        if (interrupted()) {
+          result.status = EvalStatus::kInterrupted;
+          result.message = "interrupted at " + where(epoch, s);
           return;
         }
         const auto index = perm.slice(0, s * batch, std::min(n, (s + 1) * batch));
@@ -266,11 +280,10 @@ std::array<int, 3> parse_input_shape(const std::string& text) {
   std::size_t pos = 0;
   for (int i = 0; i < 3; ++i) {
     const std::size_t end = i < 2 ? text.find('x', pos) : text.size();
-    const std::string part =
-        end == std::string::npos ? std::string() : text.substr(pos, end - pos);
-    const bool digits = !part.empty() && part.size() <= 6 &&
-                        std::all_of(part.begin(), part.end(),
-                                    [](char ch) { return ch >= '0' && ch <= '9'; });
+    const std::string part = end == std::string::npos ? std::string() : text.substr(pos, end - pos);
+    const bool digits =
+        !part.empty() && part.size() <= 6 &&
+        std::all_of(part.begin(), part.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
     if (!digits || std::stoi(part) <= 0) {
       throw std::invalid_argument("--input '" + text +
                                   "': expected CxHxW with positive integers, e.g. 1x28x28");
@@ -281,9 +294,20 @@ std::array<int, 3> parse_input_shape(const std::string& text) {
   return dims;
 }
 
-}  // namespace
+} // namespace
+
+void retain_freed_memory() {
+#if defined(__GLIBC__)
+  static std::once_flag once;
+  std::call_once(once, [] {
+    mallopt(M_MMAP_MAX, 0);        // no mmap per large block: serve it from the heap
+    mallopt(M_TRIM_THRESHOLD, -1); // never give the heap top back to the system
+  });
+#endif
+}
 
 std::unique_ptr<Evaluator> make_training_evaluator(const config::SearchConfig& cfg, int rank) {
+  retain_freed_memory();
   return std::make_unique<TrainingEvaluator>(cfg, rank);
 }
 
@@ -292,6 +316,7 @@ double bench_child_step(const config::BenchConfig& cfg) {
   if (cfg.batch_size < 2) {
     throw std::invalid_argument("--batch-size must be at least 2 (BatchNorm in training mode)");
   }
+  retain_freed_memory();
   if (cfg.threads > 0) {
     torch::set_num_threads(cfg.threads);
   }
@@ -304,8 +329,9 @@ double bench_child_step(const config::BenchConfig& cfg) {
   options.stem_multiplier = cfg.network.stem_multiplier;
   model::Network net(space::darts_v2(), options);
   net->train();
-  ClippedSgd sgd(net->parameters(), 0.9, 3e-4, 5.0);
-  const auto x = model::to_channels_last(torch::randn({cfg.batch_size, shape[0], shape[1], shape[2]}));
+  FlatSgd sgd(net->parameters(), 0.9, 3e-4, 5.0);
+  const auto x =
+      model::to_channels_last(torch::randn({cfg.batch_size, shape[0], shape[1], shape[2]}));
   const auto y = torch::randint(0, 10, {cfg.batch_size}, torch::kLong);
   std::vector<double> times;
   for (int step = 0; step < cfg.warmup + std::max(cfg.steps, 1); ++step) {
@@ -320,4 +346,4 @@ double bench_child_step(const config::BenchConfig& cfg) {
   return median(times);
 }
 
-}  // namespace hpcnas::train
+} // namespace hpcnas::train

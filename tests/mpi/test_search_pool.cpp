@@ -25,7 +25,7 @@ std::string out_path(const std::string& name) {
   return "pool_" + name + "_np" + std::to_string(world_size()) + ".h5";
 }
 
-int search(const comm::MpiContext& ctx, std::vector<std::string> args) {
+int search_with(const comm::MpiContext& ctx, std::vector<std::string> args) {
   return app::run_search(ctx, config::parse_search(args), "test_search_pool");
 }
 
@@ -55,8 +55,8 @@ TEST_CASE("surrogate search records exactly budget rows from every trainer", "[m
   comm::MpiContext ctx(nullptr, nullptr);
   const std::string out = out_path("surrogate");
   const int budget = 5 * ctx.trainer_count() + 1;
-  REQUIRE(search(ctx, {"--evaluator", "surrogate", "--surrogate-seconds", "0.02", "--budget",
-                       std::to_string(budget), "--out", out, "--overwrite"}) == app::kExitOk);
+  REQUIRE(search_with(ctx, {"--evaluator", "surrogate", "--surrogate-seconds", "0.02", "--budget",
+                            std::to_string(budget), "--out", out, "--overwrite"}) == app::kExitOk);
   check_run_file(ctx, out, budget);
   if (ctx.is_controller()) {
     const auto table = store::read_evaluations(out);
@@ -70,29 +70,29 @@ TEST_CASE("real training on synthetic data", "[mpi][pool]") {
   comm::MpiContext ctx(nullptr, nullptr);
   const std::string out = out_path("synthetic");
   const int budget = ctx.trainer_count() + 2;
-  REQUIRE(search(ctx, {"--dataset",
-                       "synthetic",
-                       "--val-size",
-                       "300",
-                       "--train-subset",
-                       "600",
-                       "--channels",
-                       "4",
-                       "--layers",
-                       "3",
-                       "--epochs",
-                       "1",
-                       "--batch-size",
-                       "32",
-                       "--threads",
-                       "1",
-                       "--latency-repeats",
-                       "2",
-                       "--budget",
-                       std::to_string(budget),
-                       "--out",
-                       out,
-                       "--overwrite"}) == app::kExitOk);
+  REQUIRE(search_with(ctx, {"--dataset",
+                            "synthetic",
+                            "--val-size",
+                            "300",
+                            "--train-subset",
+                            "600",
+                            "--channels",
+                            "4",
+                            "--layers",
+                            "3",
+                            "--epochs",
+                            "1",
+                            "--batch-size",
+                            "32",
+                            "--threads",
+                            "1",
+                            "--latency-repeats",
+                            "2",
+                            "--budget",
+                            std::to_string(budget),
+                            "--out",
+                            out,
+                            "--overwrite"}) == app::kExitOk);
   check_run_file(ctx, out, budget);
   if (ctx.is_controller()) {
     const auto table = store::read_evaluations(out);
@@ -110,8 +110,8 @@ TEST_CASE("a child forced to fail is recorded and the run completes", "[mpi][poo
   comm::MpiContext ctx(nullptr, nullptr);
   const std::string out = out_path("failure");
   const int budget = 2 * ctx.trainer_count() + 2;
-  REQUIRE(search(ctx, {"--evaluator", "surrogate", "--budget", std::to_string(budget), "--fail-ids",
-                       "1", "--out", out, "--overwrite"}) == app::kExitOk);
+  REQUIRE(search_with(ctx, {"--evaluator", "surrogate", "--budget", std::to_string(budget),
+                            "--fail-ids", "1", "--out", out, "--overwrite"}) == app::kExitOk);
   check_run_file(ctx, out, budget);
   if (ctx.is_controller()) {
     const auto table = store::read_evaluations(out);
@@ -133,15 +133,15 @@ TEST_CASE("bad data or an existing run file: exit 2 on every rank, no file left"
   if (ctx.is_controller())
     std::filesystem::remove(out);
   MPI_Barrier(MPI_COMM_WORLD);
-  CHECK(search(ctx, {"--dataset", "mnist", "--data-dir", "/nonexistent-hpcnas-data", "--out",
-                     out}) == app::kExitBadInput);
+  CHECK(search_with(ctx, {"--dataset", "mnist", "--data-dir", "/nonexistent-hpcnas-data", "--out",
+                          out}) == app::kExitBadInput);
   if (ctx.is_controller())
     CHECK_FALSE(std::filesystem::exists(out));
 
   const std::string existing = out_path("existing");
-  REQUIRE(search(ctx, {"--evaluator", "surrogate", "--budget", "1", "--out", existing,
-                       "--overwrite"}) == app::kExitOk);
-  CHECK(search(ctx, {"--evaluator", "surrogate", "--budget", "1", "--out", existing}) ==
+  REQUIRE(search_with(ctx, {"--evaluator", "surrogate", "--budget", "1", "--out", existing,
+                            "--overwrite"}) == app::kExitOk);
+  CHECK(search_with(ctx, {"--evaluator", "surrogate", "--budget", "1", "--out", existing}) ==
         app::kExitBadInput);
   if (ctx.is_controller())
     CHECK(store::read_evaluations(existing).rows() == 1);

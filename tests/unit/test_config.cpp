@@ -84,5 +84,58 @@ TEST_CASE("bench options", "[config]") {
   const auto p = parse_bench({"--batch-size", "32", "--input", "3x32x32"});
   CHECK(p.config.batch_size == 32);
   CHECK(p.config.input == "3x32x32");
-  CHECK_THROWS_AS(parse_bench({"--what", "supernet"}), ConfigError);
+  CHECK(parse_bench({"--what", "supernet", "--order", "2"}).config.order == 2);
+  CHECK_THROWS_AS(parse_bench({"--what", "imagenet"}), ConfigError);
+  CHECK_THROWS_AS(parse_bench({"--what", "supernet", "--order", "3"}), ConfigError);
+}
+
+TEST_CASE("rl and evolution options", "[config]") {
+  const auto defaults = parse_search({});
+  CHECK(defaults.config.rl.temperature == 5.0);
+  CHECK(defaults.config.rl.tanh_constant == 2.5);
+  CHECK(defaults.config.rl.baseline_decay == 0.95);
+  CHECK(resolved(defaults, "rl-baseline-decay") == "0.95");
+  CHECK(resolved(defaults, "population") == std::to_string(defaults.config.evolution.population));
+
+  const auto p =
+      parse_search({"--strategy", "rl", "--rl-lr", "0.01", "--rl-batch", "8", "--rl-baseline-decay",
+                    "0.9", "--rl-entropy", "0.001", "--rl-temperature", "2", "--rl-tanh-constant",
+                    "0", "--rl-grad-clip", "1", "--rl-hidden", "32"});
+  CHECK(p.config.strategy == "rl");
+  CHECK(p.config.rl.learning_rate == 0.01);
+  CHECK(p.config.rl.batch == 8);
+  CHECK(p.config.rl.baseline_decay == 0.9);
+  CHECK(p.config.rl.entropy_weight == 0.001);
+  CHECK(p.config.rl.temperature == 2);
+  CHECK(p.config.rl.tanh_constant == 0);
+  CHECK(p.config.rl.grad_clip == 1);
+  CHECK(p.config.rl.hidden == 32);
+
+  const auto e = parse_search({"--strategy", "evolution", "--population", "50", "--sample", "10"});
+  CHECK(e.config.strategy == "evolution");
+  CHECK(e.config.evolution.population == 50);
+  CHECK(e.config.evolution.sample == 10);
+
+  const auto help = parse_search({"--help"});
+  for (const char* option :
+       {"--rl-lr", "--rl-batch", "--rl-baseline-decay", "--rl-entropy", "--rl-temperature",
+        "--rl-tanh-constant", "--rl-grad-clip", "--rl-hidden", "--population", "--sample"})
+    CHECK_THAT(help.help_text, Catch::Contains(option));
+}
+
+TEST_CASE("bad rl and evolution options get one line naming the option", "[config]") {
+  CHECK_THAT(error_of({"--rl-lr", "0"}), Catch::Contains("--rl-lr"));
+  CHECK_THAT(error_of({"--rl-batch", "0"}), Catch::Contains("--rl-batch"));
+  CHECK_THAT(error_of({"--rl-baseline-decay", "1"}), Catch::Contains("--rl-baseline-decay"));
+  CHECK_THAT(error_of({"--rl-entropy", "-1"}), Catch::Contains("--rl-entropy"));
+  CHECK_THAT(error_of({"--rl-temperature", "0"}), Catch::Contains("--rl-temperature"));
+  CHECK_THAT(error_of({"--rl-tanh-constant", "-2"}), Catch::Contains("--rl-tanh-constant"));
+  CHECK_THAT(error_of({"--rl-grad-clip", "0"}), Catch::Contains("--rl-grad-clip"));
+  CHECK_THAT(error_of({"--rl-hidden", "0"}), Catch::Contains("--rl-hidden"));
+  CHECK_THAT(error_of({"--population", "1"}), Catch::Contains("--population"));
+  CHECK_THAT(error_of({"--population", "10", "--sample", "11"}), Catch::Contains("--sample"));
+  CHECK_THAT(error_of({"--sample", "0"}), Catch::Contains("--sample"));
+  CHECK(error_of({"--strategy", "rl"}).empty());
+  CHECK(error_of({"--strategy", "evolution"}).empty());
+  CHECK(error_of({"--population", "10", "--sample", "11"}).find('\n') == std::string::npos);
 }

@@ -36,7 +36,7 @@ Genotype skip_and_pool_genotype() {
   return g;
 }
 
-}  // namespace
+} // namespace
 
 TEST_CASE("random genotypes give [B, classes] logits on MNIST and CIFAR shapes", "[model]") {
   torch::manual_seed(0);
@@ -71,7 +71,7 @@ TEST_CASE("odd input sizes are handled by the factorized reduce", "[model]") {
 }
 
 TEST_CASE("DARTS_V2 matches the PyTorch peer's architecture", "[model]") {
-  NetworkOptions o;  // C = 16, L = 8, stem multiplier 3, 10 classes
+  NetworkOptions o; // C = 16, L = 8, stem multiplier 3, 10 classes
   o.in_channels = 1;
   Network mnist(hpcnas::space::darts_v2(), o);
   // torch_peer.py: sum(p.numel() for p in Network(1, 16, 10, 8, DARTS_V2).parameters())
@@ -89,11 +89,11 @@ TEST_CASE("count_flops counts the convolutions and the head of a skip/pool netwo
   NetworkOptions o;
   o.in_channels = 1;
   o.num_classes = 10;
-  o.channels = 2;  // C
-  o.layers = 3;    // normal, reduce, reduce
+  o.channels = 2; // C
+  o.layers = 3;   // normal, reduce, reduce
   Network net(skip_and_pool_genotype(), o);
   // 8x8 input. Conv FLOPs = 2 * Cout * Hout * Wout * Cin * k * k, linear = 2 * in * out.
-  const std::int64_t stem = 2 * 6 * 8 * 8 * 1 * 3 * 3;  // 1 -> 3C = 6, 3x3, 8x8
+  const std::int64_t stem = 2 * 6 * 8 * 8 * 1 * 3 * 3; // 1 -> 3C = 6, 3x3, 8x8
   // cell 0, normal, C = 2: pre0 and pre1 are 1x1 convs 6 -> 2 at 8x8; output 4C = 8 channels.
   const std::int64_t cell0 = 2 * (2 * 2 * 8 * 8 * 6);
   // cell 1, reduction, C = 4: pre0 6 -> 4, pre1 8 -> 4, both 1x1 at 8x8; max pools; 16 ch 4x4.
@@ -101,7 +101,7 @@ TEST_CASE("count_flops counts the convolutions and the head of a skip/pool netwo
   // cell 2, reduction after a reduction, C = 8: pre0 is a factorized reduce of the 8-channel
   // 8x8 output of cell 0 (two 1x1 stride-2 convs 8 -> 4 at 4x4), pre1 1x1 16 -> 8 at 4x4.
   const std::int64_t cell2 = 2 * (2 * 4 * 4 * 4 * 8) + 2 * 8 * 4 * 4 * 16;
-  const std::int64_t head = 2 * 32 * 10;  // 4C = 32 features -> 10 classes
+  const std::int64_t head = 2 * 32 * 10; // 4C = 32 features -> 10 classes
   REQUIRE(count_flops(net, 1, 8, 8) == stem + cell0 + cell1 + cell2 + head);
   REQUIRE(count_flops(net, 1, 8, 8) == 23936);
   // Counting leaves the mode alone.
@@ -111,9 +111,9 @@ TEST_CASE("count_flops counts the convolutions and the head of a skip/pool netwo
 TEST_CASE("FlopCounter counts only while alive and nests", "[model]") {
   hpcnas::model::Conv conv(hpcnas::model::ConvOptions(4, 8, 3).padding(1).groups(2));
   torch::NoGradGuard no_grad;
-  conv->forward(torch::zeros({1, 4, 5, 5}));  // not counted
+  conv->forward(torch::zeros({1, 4, 5, 5})); // not counted
   hpcnas::model::FlopCounter outer;
-  conv->forward(torch::zeros({3, 4, 5, 5}));  // per image: 2 * 8 * 25 * (4 / 2) * 9
+  conv->forward(torch::zeros({3, 4, 5, 5})); // per image: 2 * 8 * 25 * (4 / 2) * 9
   {
     hpcnas::model::FlopCounter inner;
     conv->forward(torch::zeros({1, 4, 5, 5}));
@@ -136,7 +136,7 @@ TEST_CASE("make_operation builds every op, 'none' included, in both flavours", "
           REQUIRE(y.abs().sum().item<double>() == 0);
         }
         if (op == Op::kMaxPool3x3 || op == Op::kAvgPool3x3) {
-          REQUIRE(count_parameters(*module) == 0);  // affine=false BN has no parameters
+          REQUIRE(count_parameters(*module) == 0); // affine=false BN has no parameters
         }
       }
     }

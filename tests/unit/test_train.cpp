@@ -38,7 +38,7 @@ EvalRequest request(std::uint64_t seed) {
   return r;
 }
 
-}  // namespace
+} // namespace
 
 TEST_CASE("a trained child learns the synthetic set, reproducibly", "[train]") {
   const auto cfg = small_config();
@@ -50,10 +50,10 @@ TEST_CASE("a trained child learns the synthetic set, reproducibly", "[train]") {
   CHECK(a.id == 7);
   CHECK(a.rank == 3);
   CHECK(a.genotype == hpcnas::space::darts_v2());
-  CHECK(a.val_accuracy > 0.3);  // 10 classes: chance is 0.1
+  CHECK(a.val_accuracy > 0.3); // 10 classes: chance is 0.1
   CHECK(a.val_accuracy <= 1.0);
   CHECK(std::isfinite(a.reward));
-  CHECK(a.reward == Approx(a.val_accuracy));  // default reward kind: accuracy
+  CHECK(a.reward == Approx(a.val_accuracy)); // default reward kind: accuracy
   CHECK(a.params > 0);
   CHECK(a.flops > 0);
   CHECK(a.latency_ms > 0);

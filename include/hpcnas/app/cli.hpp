@@ -22,6 +22,11 @@ int run_cli(const comm::MpiContext& ctx, int argc, char** argv);
 int run_search(const comm::MpiContext& ctx, const config::Parsed<config::SearchConfig>& parsed,
                const std::string& command_line);
 
+/// `hpcnas darts`: the DARTS supernet search, data-parallel on every rank of ctx. Returns the
+/// exit code.
+int run_darts(const comm::MpiContext& ctx, const config::Parsed<config::DartsConfig>& parsed,
+              const std::string& command_line);
+
 /// `hpcnas bench`. Returns the exit code.
 int run_bench(const comm::MpiContext& ctx, const config::Parsed<config::BenchConfig>& parsed);
 

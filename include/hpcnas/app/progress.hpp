@@ -16,6 +16,8 @@ class ProgressLog {
 public:
   ProgressLog(std::ostream& out, std::int64_t budget, std::string label);
   void record(const train::EvalResult& result);
+  /// A result recorded before a resume: counted and considered for the best, not printed.
+  void restore(const train::EvalResult& result);
   /// The best successful result so far, if any.
   const std::optional<train::EvalResult>& best() const { return best_; }
   std::int64_t failures() const { return failures_; }
@@ -25,6 +27,7 @@ private:
   std::int64_t budget_;
   std::string label_; ///< "" or " (surrogate)"
   std::int64_t done_ = 0;
+  std::int64_t restored_ = 0;
   std::int64_t failures_ = 0;
   std::optional<train::EvalResult> best_;
   std::chrono::steady_clock::time_point start_;

@@ -6,11 +6,14 @@
 ///   controller -> trainer  tag kStop    (empty) no more work: the trainer returns
 ///   trainer -> controller  tag kResult  one packed EvalResult (fixed fields, then genotype
 ///                                       encoding, then the failure message)
-/// Each trainer holds at most one request. The controller primes every trainer, then for each
-/// result that arrives: observe it, record it (the run file is flushed), and only then hand that
-/// trainer its next request, or kStop once `budget` evaluations are out. The loop ends when all
-/// `budget` results are recorded, so every rank leaves with nothing pending. Waiting is by
-/// polling with a short sleep, so an idle controller does not take a core from trainers that
+///   trainer -> controller  tag kStopping (empty) the trainer was signalled: stop the run
+/// Each trainer holds at most one request. The controller primes every trainer from the
+/// Dispatcher, then for each result that arrives: accept it, record it (the run file is flushed),
+/// hand that trainer its next request (or kStop when none is left), and let the checkpoint hook
+/// run. The loop ends when `budget` results are recorded, so every rank leaves with nothing
+/// pending; or, on a stop request, after a forced checkpoint and kStop to every trainer, when
+/// results still in flight are dropped (the checkpoint owes them to the resumed run). Waiting is
+/// by polling with a short sleep, so an idle controller does not take a core from trainers that
 /// share its node.
 
 #include <cstdint>
@@ -18,25 +21,31 @@
 #include <vector>
 
 #include "hpcnas/comm/mpi_context.hpp"
-#include "hpcnas/search/strategy.hpp"
+#include "hpcnas/search/dispatcher.hpp"
 #include "hpcnas/train/evaluation.hpp"
 
 namespace hpcnas::comm {
 
-struct PoolOptions {
-  std::int64_t budget = 1;    ///< results to record
-  std::uint64_t run_seed = 0; ///< per-evaluation seeds derive from it and the id
+/// What the controller does besides dispatching; all run on rank 0.
+struct ControllerHooks {
+  /// A result, in arrival order, after the dispatcher accepted it.
+  std::function<void(const train::EvalResult&)> record;
+  /// After each dispatch round; `force` on a stop. Writes a checkpoint when one is due.
+  std::function<void(bool force)> checkpoint;
+  /// Polled while waiting: a signal asked the run to stop.
+  std::function<bool()> stop_requested;
 };
 
-/// Called on rank 0 for each result in arrival order, after the strategy observed it.
-using ResultSink = std::function<void(const train::EvalResult&)>;
+enum class PoolExit { kCompleted, kStopped };
 
 /// Rank 0. `local` evaluates on rank 0 itself when the world has one rank (may be null otherwise).
-void run_controller(const MpiContext& ctx, search::Strategy& strategy, const ResultSink& record,
-                    const PoolOptions& options, train::Evaluator* local);
+PoolExit run_controller(const MpiContext& ctx, search::Dispatcher& dispatcher,
+                        const ControllerHooks& hooks, train::Evaluator* local);
 
-/// Ranks 1..N-1: evaluate requests until told to stop.
-void run_trainer(const MpiContext& ctx, train::Evaluator& evaluator);
+/// Ranks 1..N-1: evaluate requests until told to stop. `stop_signalled` is polled during
+/// training too: a signalled trainer abandons its child and tells the controller.
+void run_trainer(const MpiContext& ctx, train::Evaluator& evaluator,
+                 const std::function<bool()>& stop_signalled);
 
 /// Byte packing of the protocol's messages (exposed for the unit test of the wire format).
 std::vector<char> pack_request(const train::EvalRequest& request);

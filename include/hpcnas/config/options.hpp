@@ -27,11 +27,34 @@ template <typename Config> struct Parsed {
   std::vector<std::pair<std::string, std::string>> resolved;
 };
 
+/// Resolved options as name -> value.
+using OptionList = std::vector<std::pair<std::string, std::string>>;
+
 /// `hpcnas search` (args exclude the program and command names). Throws ConfigError.
-Parsed<SearchConfig> parse_search(const std::vector<std::string>& args);
+/// `base` (a resumed run file's options) fills what neither the command line nor --config gives.
+Parsed<SearchConfig> parse_search(const std::vector<std::string>& args,
+                                  const OptionList& base = {});
+
+/// The value of `--resume` in args, or "" (read before the full parse, which needs the run
+/// file's options as its base).
+std::string resume_target(const std::vector<std::string>& args);
+
+/// Whether an option changes what a search computes. Budget, output, time limits, checkpoint
+/// frequency, threads and test hooks do not: they may change when a run is resumed.
+bool is_search_defining(const std::string& option);
+
+/// One line naming every search-defining option whose value differs between a run file's
+/// options and the resolved ones ("" when none): "--seed (run file 1, now 2), ...".
+std::string defining_differences(const OptionList& run_file, const OptionList& resolved);
+
+/// Hash of the search-defining options, stored in checkpoints.
+std::string defining_hash(const OptionList& resolved);
 
 /// `hpcnas bench`. Throws ConfigError.
 Parsed<BenchConfig> parse_bench(const std::vector<std::string>& args);
+
+/// `hpcnas darts`. Throws ConfigError.
+Parsed<DartsConfig> parse_darts(const std::vector<std::string>& args);
 
 /// Evaluation ids of the --fail-ids test hook ("3,7,9"). Throws ConfigError.
 std::vector<long long> parse_id_list(const std::string& text);

@@ -55,6 +55,25 @@ struct SurrogateConfig {
   std::uint64_t landscape_seed = 0; ///< which surrogate landscape; independent of the run seed
 };
 
+/// The REINFORCE controller of `--strategy rl` (NASNet/ENAS): an LSTM policy over the cell
+/// decisions, trained on the rewards in arrival order.
+struct RlConfig {
+  double learning_rate = 0.02;  ///< Adam; ENAS's 3.5e-4 learns too little in a few hundred results
+  int batch = 5;                ///< M: one policy update every M results
+  double baseline_decay = 0.95; ///< exponential moving-average baseline
+  double entropy_weight = 1e-4; ///< weight of the entropy bonus in the loss
+  double temperature = 5.0;     ///< logits are divided by it before the tanh (ENAS: 5.0)
+  double tanh_constant = 2.5;   ///< logits = c * tanh(logits / temperature) (ENAS: 2.5)
+  double grad_clip = 5.0;       ///< gradient norm clip of the policy
+  int hidden = 64;              ///< LSTM hidden size
+};
+
+/// Regularized (aging) evolution of `--strategy evolution` (Real et al., 2019).
+struct EvolutionConfig {
+  int population = 20; ///< P: once P results are in, each new one makes the oldest die
+  int sample = 10;     ///< S: members drawn per tournament; the fittest is the parent
+};
+
 /// Everything `hpcnas search` needs.
 struct SearchConfig {
   std::string strategy = "random";
@@ -63,17 +82,48 @@ struct SearchConfig {
   std::uint64_t seed = 1;
   std::string out = "hpcnas-run.h5";
   bool overwrite = false;
-  std::string fail_ids; ///< test hook: comma-separated evaluation ids forced to fail
+  std::string fail_ids;            ///< test hook: comma-separated evaluation ids forced to fail
+  std::string resume;              ///< run file to continue (its checkpoint is beside it)
+  int checkpoint_every = 10;       ///< results between checkpoints
+  double checkpoint_seconds = 300; ///< seconds between checkpoints
   DataConfig data;
   NetworkConfig network;
   TrainConfig train;
   RewardConfig reward;
   SurrogateConfig surrogate;
+  RlConfig rl;
+  EvolutionConfig evolution;
+};
+
+/// Everything `hpcnas darts` needs: the bilevel supernet search of DARTS (Liu et al., 2019),
+/// data-parallel over the ranks. Defaults follow the paper's CIFAR-10 search.
+struct DartsConfig {
+  int epochs = 50;
+  int batch_size = 64;          ///< global batch: split across ranks and --accumulate
+  int accumulate = 1;           ///< K micro-batches per rank and step, gradients summed
+  int order = 1;                ///< 1: first order; 2: unrolled step, finite-difference HVP
+  int steps_per_epoch = 0;      ///< >0: stop each epoch after this many steps (tests, trials)
+  double learning_rate = 0.025; ///< SGD on the weights, cosine schedule per epoch
+  double min_learning_rate = 0.001;
+  double momentum = 0.9;
+  double weight_decay = 3e-4;
+  double grad_clip = 5.0;
+  double arch_learning_rate = 3e-4; ///< Adam on alpha
+  double arch_beta1 = 0.5;
+  double arch_beta2 = 0.999;
+  double arch_weight_decay = 1e-3;
+  int threads = 0; ///< intra-op threads per rank; 0 = leave LibTorch's default
+  std::uint64_t seed = 1;
+  std::string out = "hpcnas-darts.h5";
+  bool overwrite = false;
+  DataConfig data;
+  NetworkConfig network;
 };
 
 /// `hpcnas bench`: times training steps of a child network on random data.
 struct BenchConfig {
-  std::string what = "child";
+  std::string what = "child"; ///< child | supernet
+  int order = 1;              ///< supernet: first- or second-order DARTS step
   int batch_size = 64;
   std::string input = "1x28x28";
   int threads = 2;

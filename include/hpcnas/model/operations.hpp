@@ -64,7 +64,7 @@ public:
   void reset_parameters();
 
   ConvOptions options;
-  torch::Tensor weight;  ///< [Cout, Cin / groups, k, k]
+  torch::Tensor weight; ///< [Cout, Cin / groups, k, k]
 };
 TORCH_MODULE(Conv);
 
@@ -192,4 +192,4 @@ Operation make_operation(space::Op op, std::int64_t channels, std::int64_t strid
 /// x in channels-last memory format (a no-op when it already is).
 torch::Tensor to_channels_last(const torch::Tensor& x);
 
-}  // namespace hpcnas::model
+} // namespace hpcnas::model

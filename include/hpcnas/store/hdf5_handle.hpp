@@ -77,4 +77,9 @@ void write_string_attribute(hid_t location, const std::string& name, const std::
                             std::string_view file);
 void write_int_attribute(hid_t location, const std::string& name, int value, std::string_view file);
 
+/// Reads a string attribute (variable or fixed length); throws StoreError when it is missing.
+std::string read_string_attribute(hid_t location, const std::string& name, std::string_view file);
+/// Reads an integer attribute; throws StoreError when it is missing.
+int read_int_attribute(hid_t location, const std::string& name, std::string_view file);
+
 } // namespace hpcnas::store::hdf5

@@ -48,6 +48,8 @@ struct EvaluationTable {
   std::vector<double> started;
   std::vector<double> finished;
   std::size_t rows() const { return id.size(); }
+  /// Row `row` as the result it recorded (resume replays these).
+  train::EvalResult result(std::size_t row) const;
 };
 
 /// The columns of /controller, read back whole.
@@ -65,6 +67,9 @@ class RunFile {
 public:
   /// Creates a new run file. Refuses (StoreError) to replace an existing file unless overwrite.
   static RunFile create(const std::string& path, bool overwrite, const RunAttributes& attrs);
+  /// Reopens a run file to append to it (resume). Throws StoreError when it is missing, not a
+  /// run file, or of another schema version.
+  static RunFile open_append(const std::string& path);
   RunFile(RunFile&&) noexcept;
   RunFile& operator=(RunFile&&) noexcept;
   ~RunFile();
@@ -74,6 +79,7 @@ public:
   /// Appends one row to /controller and flushes the file.
   void append_controller(const search::ControllerUpdate& update);
   std::int64_t rows() const;
+  std::int64_t controller_rows() const;
   const std::string& path() const;
 
 private:
@@ -87,6 +93,9 @@ EvaluationTable read_evaluations(const std::string& path);
 
 /// Reads /controller of a run file (empty for strategies that do not learn).
 ControllerTable read_controller(const std::string& path);
+
+/// The resolved options a run file was created with ("config.<option>" attributes of `/`).
+std::vector<std::pair<std::string, std::string>> read_config(const std::string& path);
 
 /// Reads a string attribute of `/`; throws StoreError when it is missing.
 std::string read_root_attribute(const std::string& path, const std::string& name);

@@ -22,6 +22,10 @@ public:
   TableWriter() = default;
   /// Creates the group `name` under `file` and an empty dataset per column.
   TableWriter(hid_t file, std::string path, std::string name, std::vector<ColumnSpec> columns);
+  /// Opens an existing table to append to it. Columns a killed writer left one row longer are
+  /// cut back to the rows present in every column.
+  static TableWriter open(hid_t file, std::string path, std::string name,
+                          std::vector<ColumnSpec> columns);
 
   /// Appends one row without flushing. cells[c] points at a std::int64_t, std::int32_t, double or
   /// `const char*` according to the kind of column c.
@@ -29,6 +33,8 @@ public:
   std::int64_t rows() const { return rows_; }
 
 private:
+  void prepare_transfer();
+
   std::string path_;
   std::string name_;
   std::vector<ColumnSpec> columns_;

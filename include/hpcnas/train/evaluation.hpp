@@ -4,6 +4,7 @@
 /// the protocol and the run file use these types without pulling in torch.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,13 +16,16 @@ namespace hpcnas::train {
 /// Outcome of an evaluation. A failed child is data, not an exception.
 enum class EvalStatus : std::int32_t {
   kOk = 0,
-  kDiverged = 1, ///< NaN or Inf loss
-  kError = 2,    ///< an exception while building, training or measuring
-  kTimeout = 3,  ///< ran past --eval-timeout
+  kDiverged = 1,    ///< NaN or Inf loss
+  kError = 2,       ///< an exception while building, training or measuring
+  kTimeout = 3,     ///< ran past --eval-timeout
+  kInterrupted = 4, ///< abandoned because the run is stopping; never recorded
 };
 
-/// "ok", "diverged", "error", "timeout".
+/// "ok", "diverged", "error", "timeout", "interrupted".
 const char* status_name(EvalStatus status);
+/// Inverse of status_name; throws std::invalid_argument for an unknown name.
+EvalStatus status_from_name(const std::string& name);
 
 /// One unit of work handed to a trainer. The seed is derived from the run seed and the id, so
 /// any evaluation can be reproduced alone.
@@ -56,6 +60,15 @@ class Evaluator {
 public:
   virtual ~Evaluator() = default;
   virtual EvalResult evaluate(const EvalRequest& request) = 0;
+  /// A check the evaluator polls (between minibatches, or while it waits): when it returns true
+  /// the evaluation is abandoned with status kInterrupted.
+  virtual void set_interrupt(std::function<bool()> interrupt) { interrupt_ = std::move(interrupt); }
+
+protected:
+  bool interrupted() const { return interrupt_ && interrupt_(); }
+
+private:
+  std::function<bool()> interrupt_;
 };
 
 /// Seconds since the Unix epoch, as a double.

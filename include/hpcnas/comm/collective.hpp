@@ -1,0 +1,73 @@
+#pragma once
+/// Collective operations on flat buffers, for data-parallel training (`hpcnas darts`).
+///
+/// Data plane only: the control plane (who does what) stays in MpiContext and the pool. A
+/// backend sums one contiguous buffer across all ranks in place; callers pack every gradient of
+/// a step into one flat buffer, so a step costs one call, not one per tensor.
+///
+/// Backends, chosen by a factory:
+///  - MPI (`make_mpi_collective`): host memory, in-place MPI_Allreduce on MPI_COMM_WORLD.
+///  - NCCL (`make_nccl_collective`, only when built with HPCNAS_WITH_NCCL): device memory; the
+///    ncclUniqueId is made on rank 0 and broadcast over MPI, and each rank binds the GPU of its
+///    local rank (its index among the ranks of its node).
+///  - SoloCollective: one process, no MPI; every operation is the identity (tests, bench).
+///
+/// This header is free of MPI, NCCL and torch: parts that only call a Collective need not link
+/// them.
+
+#include <cstddef>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+namespace hpcnas::comm {
+
+/// Element type of a buffer.
+enum class DataType { kFloat32, kFloat64 };
+
+/// A failed collective call; the message names the call (e.g. "ncclAllReduce: unhandled cuda
+/// error").
+class CollectiveError : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+class Collective {
+public:
+  virtual ~Collective() = default;
+
+  /// Sums `count` elements at `data` over all ranks, in place; every rank gets the sum.
+  virtual void allreduce_sum(void* data, std::size_t count, DataType type) = 0;
+  /// Copies `count` elements at `data` from rank `root` to every rank.
+  virtual void broadcast(void* data, std::size_t count, DataType type, int root) = 0;
+
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  /// "mpi", "nccl" or "solo".
+  virtual std::string name() const = 0;
+  /// Whether buffers live in device (GPU) memory.
+  virtual bool on_device() const { return false; }
+};
+
+/// One process: the sum over one rank is the buffer itself.
+class SoloCollective : public Collective {
+public:
+  void allreduce_sum(void*, std::size_t, DataType) override {}
+  void broadcast(void*, std::size_t, DataType, int) override {}
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  std::string name() const override { return "solo"; }
+};
+
+/// The MPI backend over MPI_COMM_WORLD (MPI must be initialised, e.g. by MpiContext).
+std::unique_ptr<Collective> make_mpi_collective();
+
+/// Whether this build has the NCCL backend (HPCNAS_WITH_NCCL).
+bool nccl_available();
+
+/// The NCCL backend over all ranks of MPI_COMM_WORLD: binds the GPU of this rank's local rank,
+/// makes the ncclUniqueId on rank 0 and broadcasts it over MPI. Throws CollectiveError when the
+/// build has no NCCL or a CUDA/NCCL call fails (the message names the call).
+std::unique_ptr<Collective> make_nccl_collective();
+
+} // namespace hpcnas::comm

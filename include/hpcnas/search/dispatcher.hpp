@@ -1,0 +1,70 @@
+#pragma once
+/// The controller's bookkeeping, free of MPI so that a live run and a resumed run's replay go
+/// through the same code: which ids are out, which are owed to a trainer, what to hand out next.
+///
+/// The rule a live run follows, and a replay repeats: after each result is accepted, the trainer
+/// that returned it asks for its next request. A request is taken from the owed queue first
+/// (evaluations handed out before a restart and never returned), else proposed by the strategy
+/// while fewer than `budget` ids were handed out. Because proposals depend only on the strategy's
+/// state and the order of results, replaying the recorded results in order after the newest
+/// checkpoint regenerates every proposal, including those lost with a killed run.
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "hpcnas/search/strategy.hpp"
+#include "hpcnas/train/evaluation.hpp"
+
+namespace hpcnas::search {
+
+/// What a checkpoint holds of the controller, besides the strategy's own state.
+struct DispatchState {
+  std::int64_t next_id = 0;  ///< ids 0..next_id-1 were handed out
+  std::int64_t recorded = 0; ///< results accepted (rows of the run file covered by the state)
+  /// Handed out (or owed) and not yet returned, by id.
+  std::map<std::int64_t, space::Genotype> outstanding;
+  /// The outstanding ids not yet handed to a trainer, in the order they will be.
+  std::vector<std::int64_t> owed;
+  std::vector<char> strategy_state;
+};
+
+class Dispatcher {
+public:
+  Dispatcher(Strategy& strategy, std::int64_t budget, std::uint64_t run_seed);
+
+  /// The request for an idle trainer, or nothing once `budget` ids are out and none is owed.
+  std::optional<train::EvalRequest> next_request();
+  /// A result arrived (arrival order): the strategy observes it.
+  void accept(const train::EvalResult& result);
+  /// Repeats, from a recorded row, what a live run did with it: accept it, then take the request
+  /// its trainer got next (which stays outstanding).
+  void replay(const train::EvalResult& recorded_row);
+  /// After a replay: every outstanding evaluation was handed to a trainer of the stopped run and
+  /// never came back, so it is owed (in id order) to the trainers of this run.
+  void owe_outstanding();
+
+  std::int64_t recorded() const { return recorded_; }
+  std::int64_t budget() const { return budget_; }
+  bool done() const { return recorded_ >= budget_; }
+  /// Requests handed out or owed and not returned.
+  std::size_t outstanding() const { return outstanding_.size(); }
+
+  DispatchState save() const;
+  void restore(const DispatchState& state);
+
+private:
+  train::EvalRequest request(std::int64_t id, const space::Genotype& genotype) const;
+
+  Strategy& strategy_;
+  std::int64_t budget_;
+  std::uint64_t run_seed_;
+  std::int64_t next_id_ = 0;
+  std::int64_t recorded_ = 0;
+  std::map<std::int64_t, space::Genotype> outstanding_;
+  std::deque<std::int64_t> owed_;
+};
+
+} // namespace hpcnas::search

@@ -1,0 +1,65 @@
+#pragma once
+/// The HDF5 run file of `hpcnas darts`, written by rank 0 only. Layout:
+///   /                    attributes as in a search run file: schema_version, hpcnas_version,
+///                        command_line, config.<option>; plus kind = "darts"
+///   /darts/epochs/<c>    one row per epoch (see DartsEpochRow), 1-D extendible columns
+///   /darts/alpha_normal  float64 [epoch, edge, op], extendible along epoch: alpha after each
+///   /darts/alpha_reduce  epoch (edges in supernet order, ops in space::Op order, 'none' first);
+///                        attribute `ops`: the op names, comma-separated
+/// Each append writes every dataset and flushes the file, so h5py reads it during the run.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hpcnas/store/run_file.hpp"
+
+namespace hpcnas::store {
+
+/// One epoch of a DARTS search.
+struct DartsEpochRow {
+  std::int64_t epoch = 0;
+  std::int64_t steps = 0;
+  std::string genotype; ///< DARTS text of the derived genotype
+  double learning_rate = 0;
+  double train_loss = 0;
+  double train_accuracy = 0;
+  double val_loss = 0;
+  double val_accuracy = 0;
+  double epoch_seconds = 0;
+  std::int32_t normal_skip_connections = 0;
+  std::vector<double> alpha_normal; ///< edges * ops values, row-major
+  std::vector<double> alpha_reduce;
+};
+
+/// Everything of /darts, read back whole.
+struct DartsHistory {
+  std::vector<DartsEpochRow> epochs; ///< alpha included
+  int edges = 0;
+  int ops = 0;
+};
+
+class DartsFile {
+public:
+  /// Creates the file (refuses to replace one unless overwrite) for alpha of edges x ops.
+  static DartsFile create(const std::string& path, bool overwrite, const RunAttributes& attrs,
+                          int edges, int ops);
+  DartsFile(DartsFile&&) noexcept;
+  DartsFile& operator=(DartsFile&&) noexcept;
+  ~DartsFile();
+
+  /// Appends one epoch (row and alpha) and flushes.
+  void append(const DartsEpochRow& row);
+  std::int64_t epochs() const;
+
+private:
+  struct Impl;
+  explicit DartsFile(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Reads /darts of a DARTS run file (open or closed).
+DartsHistory read_darts(const std::string& path);
+
+} // namespace hpcnas::store

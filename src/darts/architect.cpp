@@ -1,0 +1,263 @@
+#include "hpcnas/darts/architect.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace hpcnas::darts {
+
+namespace {
+
+comm::DataType data_type(const torch::Tensor& t) {
+  if (t.scalar_type() == torch::kFloat64)
+    return comm::DataType::kFloat64;
+  if (t.scalar_type() == torch::kFloat32)
+    return comm::DataType::kFloat32;
+  throw std::invalid_argument("allreduce: only float32 and float64 buffers are supported");
+}
+
+/// Sum of the micro-batch's cross-entropies over the global batch size.
+torch::Tensor scaled_loss(const torch::Tensor& logits, const torch::Tensor& y,
+                          std::int64_t global) {
+  namespace F = torch::nn::functional;
+  return F::cross_entropy(logits, y, F::CrossEntropyFuncOptions().reduction(torch::kSum)) /
+         static_cast<double>(global);
+}
+
+std::vector<torch::Tensor> softmax_weights(const std::vector<torch::Tensor>& alphas, bool detach) {
+  std::vector<torch::Tensor> w;
+  for (const auto& a : alphas)
+    w.push_back(detach ? torch::softmax(a.detach(), -1) : torch::softmax(a, -1));
+  return w;
+}
+
+} // namespace
+
+torch::Tensor flatten(const std::vector<torch::Tensor>& tensors,
+                      const std::vector<torch::Tensor>& like) {
+  std::vector<torch::Tensor> pieces;
+  pieces.reserve(tensors.size());
+  for (std::size_t i = 0; i < tensors.size(); ++i)
+    pieces.push_back(tensors[i].defined() ? tensors[i].reshape(-1)
+                                          : torch::zeros({like[i].numel()}, like[i].options()));
+  return torch::cat(pieces);
+}
+
+void unflatten_into(const torch::Tensor& flat, const std::vector<torch::Tensor>& targets) {
+  torch::NoGradGuard no_grad;
+  std::int64_t offset = 0;
+  for (const auto& t : targets) {
+    const auto n = t.numel();
+    t.copy_(flat.slice(0, offset, offset + n).view(t.sizes()));
+    offset += n;
+  }
+}
+
+Architect::Architect(Supernet net, const ArchitectOptions& options, comm::Collective& collective)
+    : net_(std::move(net)), options_(options), collective_(collective),
+      weights_(net_->weight_parameters()), alphas_(net_->arch_parameters()) {
+  torch::NoGradGuard no_grad;
+  for (const auto& w : weights_)
+    momentum_buffers_.push_back(torch::zeros_like(w));
+  adam_ = std::make_unique<torch::optim::Adam>(alphas_,
+                                               torch::optim::AdamOptions(options.arch_learning_rate)
+                                                   .betas({options.arch_beta1, options.arch_beta2})
+                                                   .weight_decay(options.arch_weight_decay));
+}
+
+void Architect::allreduce(torch::Tensor& flat) {
+  if (collective_.size() == 1)
+    return;
+  flat = flat.contiguous();
+  collective_.allreduce_sum(flat.data_ptr(), static_cast<std::size_t>(flat.numel()),
+                            data_type(flat));
+}
+
+void Architect::broadcast_parameters() {
+  if (collective_.size() == 1)
+    return;
+  torch::NoGradGuard no_grad;
+  auto all = weights_;
+  all.insert(all.end(), alphas_.begin(), alphas_.end());
+  auto flat = flatten(all, all).contiguous();
+  collective_.broadcast(flat.data_ptr(), static_cast<std::size_t>(flat.numel()), data_type(flat),
+                        0);
+  unflatten_into(flat, all);
+}
+
+void Architect::average_batchnorm_statistics() {
+  if (collective_.size() == 1)
+    return;
+  torch::NoGradGuard no_grad;
+  const auto stats = net_->batchnorm_statistics();
+  auto flat = flatten(stats, stats);
+  allreduce(flat);
+  flat.div_(collective_.size());
+  unflatten_into(flat, stats);
+}
+
+std::vector<torch::Tensor> Architect::arch_gradient(const std::vector<Batch>& train,
+                                                    const std::vector<Batch>& val,
+                                                    std::int64_t train_global,
+                                                    std::int64_t val_global, double lr) {
+  const std::size_t n_alpha = alphas_.size();
+  if (options_.order == 1) {
+    torch::Tensor flat;
+    for (const auto& b : val) {
+      const auto w = softmax_weights(alphas_, false);
+      const auto loss = scaled_loss(net_->forward(b.x, w[0], w[1]), b.y, val_global);
+      const auto g = flatten(torch::autograd::grad({loss}, alphas_), alphas_);
+      flat = flat.defined() ? flat.add_(g) : g;
+    }
+    if (!flat.defined())
+      flat = flatten(std::vector<torch::Tensor>(alphas_.size()), alphas_);
+    allreduce(flat);
+    std::vector<torch::Tensor> grads;
+    std::int64_t offset = 0;
+    for (const auto& a : alphas_) {
+      grads.push_back(flat.slice(0, offset, offset + a.numel()).view(a.sizes()).clone());
+      offset += a.numel();
+    }
+    return grads;
+  }
+
+  // Second order. (1) The unrolled weights w' = w - lr * (m * buf + dL_train/dw + wd * w).
+  torch::Tensor g_train;
+  {
+    const auto w = softmax_weights(alphas_, true);
+    for (const auto& b : train) {
+      const auto loss = scaled_loss(net_->forward(b.x, w[0], w[1]), b.y, train_global);
+      const auto g =
+          flatten(torch::autograd::grad({loss}, weights_, {}, false, false, true), weights_);
+      g_train = g_train.defined() ? g_train.add_(g) : g;
+    }
+    if (!g_train.defined())
+      g_train = flatten(std::vector<torch::Tensor>(weights_.size()), weights_);
+    allreduce(g_train);
+  }
+  torch::Tensor backup;
+  {
+    torch::NoGradGuard no_grad;
+    backup = flatten(weights_, weights_).clone();
+    const auto moment = flatten(momentum_buffers_, weights_);
+    const auto unrolled =
+        backup - lr * (options_.momentum * moment + g_train + options_.weight_decay * backup);
+    unflatten_into(unrolled, weights_);
+  }
+
+  // (2) Gradients of L_val(w', a) with respect to a and w', in one buffer.
+  auto both = alphas_;
+  both.insert(both.end(), weights_.begin(), weights_.end());
+  torch::Tensor flat;
+  for (const auto& b : val) {
+    const auto w = softmax_weights(alphas_, false);
+    const auto loss = scaled_loss(net_->forward(b.x, w[0], w[1]), b.y, val_global);
+    const auto g = flatten(torch::autograd::grad({loss}, both, {}, false, false, true), both);
+    flat = flat.defined() ? flat.add_(g) : g;
+  }
+  if (!flat.defined())
+    flat = flatten(std::vector<torch::Tensor>(both.size()), both);
+  allreduce(flat);
+  std::int64_t alpha_numel = 0;
+  for (const auto& a : alphas_)
+    alpha_numel += a.numel();
+  auto d_alpha = flat.slice(0, 0, alpha_numel).clone();
+  const auto d_weights = flat.slice(0, alpha_numel);
+
+  // (3) Finite-difference Hessian-vector product with eps = 0.01 / |dL_val/dw'|.
+  const double eps = options_.hessian_radius / d_weights.norm().item<double>();
+  torch::Tensor fd;
+  for (const double sign : {1.0, -1.0}) {
+    {
+      torch::NoGradGuard no_grad;
+      unflatten_into(backup + sign * eps * d_weights, weights_);
+    }
+    torch::Tensor g_sum;
+    for (const auto& b : train) {
+      const auto w = softmax_weights(alphas_, false);
+      const auto loss = scaled_loss(net_->forward(b.x, w[0], w[1]), b.y, train_global);
+      const auto g = flatten(torch::autograd::grad({loss}, alphas_), alphas_);
+      g_sum = g_sum.defined() ? g_sum.add_(g) : g;
+    }
+    if (!g_sum.defined())
+      g_sum = torch::zeros({alpha_numel}, backup.options());
+    fd = fd.defined() ? torch::cat({fd, g_sum}) : g_sum;
+  }
+  {
+    torch::NoGradGuard no_grad;
+    unflatten_into(backup, weights_);
+  }
+  allreduce(fd);
+  const auto hessian_vector = (fd.slice(0, 0, alpha_numel) - fd.slice(0, alpha_numel)) / (2 * eps);
+  d_alpha.sub_(lr * hessian_vector);
+
+  std::vector<torch::Tensor> grads;
+  std::int64_t offset = 0;
+  for (std::size_t i = 0; i < n_alpha; ++i) {
+    const auto& a = alphas_[i];
+    grads.push_back(d_alpha.slice(0, offset, offset + a.numel()).view(a.sizes()).clone());
+    offset += a.numel();
+  }
+  return grads;
+}
+
+void Architect::arch_step(const std::vector<torch::Tensor>& grads) {
+  for (std::size_t i = 0; i < alphas_.size(); ++i)
+    alphas_[i].mutable_grad() = grads[i];
+  adam_->step();
+}
+
+StepStats Architect::weight_step(const std::vector<Batch>& train, std::int64_t train_global,
+                                 double lr) {
+  for (auto& w : weights_)
+    w.mutable_grad() = torch::Tensor();
+  StepStats stats;
+  const auto w = softmax_weights(alphas_, true);
+  for (const auto& b : train) {
+    const auto logits = net_->forward(b.x, w[0], w[1]);
+    const auto loss = scaled_loss(logits, b.y, train_global);
+    loss.backward();
+    torch::NoGradGuard no_grad;
+    stats.loss_sum += loss.item<double>() * static_cast<double>(train_global);
+    stats.correct += logits.argmax(1).eq(b.y).sum().item<std::int64_t>();
+    stats.count += b.y.size(0);
+  }
+
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> grads;
+  for (const auto& p : weights_)
+    grads.push_back(p.grad());
+  auto flat = flatten(grads, weights_);
+  allreduce(flat);
+  if (options_.grad_clip > 0) {
+    // As torch.nn.utils.clip_grad_norm_: scale by min(1, clip / (norm + 1e-6)).
+    const double norm = flat.norm().item<double>();
+    const double coef = options_.grad_clip / (norm + 1e-6);
+    if (coef < 1)
+      flat.mul_(coef);
+  }
+  grads.clear();
+  std::int64_t offset = 0;
+  for (const auto& p : weights_) {
+    grads.push_back(flat.slice(0, offset, offset + p.numel()).view(p.sizes()));
+    offset += p.numel();
+  }
+  // SGD as PyTorch's: d = g + wd * w; buf = m * buf + d; w -= lr * buf.
+  if (options_.weight_decay != 0)
+    at::_foreach_add_(grads, weights_, options_.weight_decay);
+  if (options_.momentum != 0) {
+    at::_foreach_mul_(momentum_buffers_, options_.momentum);
+    at::_foreach_add_(momentum_buffers_, grads);
+    at::_foreach_add_(weights_, momentum_buffers_, -lr);
+  } else {
+    at::_foreach_add_(weights_, grads, -lr);
+  }
+  return stats;
+}
+
+StepStats Architect::step(const std::vector<Batch>& train, const std::vector<Batch>& val,
+                          std::int64_t train_global, std::int64_t val_global, double lr) {
+  arch_step(arch_gradient(train, val, train_global, val_global, lr));
+  return weight_step(train, train_global, lr);
+}
+
+} // namespace hpcnas::darts

@@ -1,0 +1,313 @@
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+#include "hpcnas/search/rl_controller.hpp"
+#include "rl_policy.hpp"
+
+namespace hpcnas::search {
+namespace {
+
+constexpr double kInitBound = 0.1;
+constexpr int kStateVersion = 1;
+
+torch::Tensor decisions_tensor(const std::vector<std::vector<int>>& rows) {
+  torch::Tensor out =
+      torch::empty({static_cast<std::int64_t>(rows.size()), kPolicyDecisions}, torch::kInt64);
+  auto a = out.accessor<std::int64_t, 2>();
+  for (std::size_t r = 0; r < rows.size(); ++r)
+    for (int s = 0; s < kPolicyDecisions; ++s)
+      a[static_cast<std::int64_t>(r)][s] = rows[r][s];
+  return out;
+}
+
+Pick forced_pick(const torch::Tensor& decisions) {
+  return [decisions](int step, const torch::Tensor&) { return decisions.select(1, step); };
+}
+
+std::string rng_text(const std::mt19937_64& rng) {
+  std::ostringstream out;
+  out << rng;
+  return out.str();
+}
+
+} // namespace
+
+std::vector<int> policy_decisions(const space::Genotype& g) {
+  std::vector<int> out;
+  out.reserve(kPolicyDecisions);
+  for (const space::Cell* cell : {&g.normal, &g.reduce})
+    for (int node = 0; node < space::kNodes; ++node) {
+      const space::Edge& a = cell->edges[2 * node];
+      const space::Edge& b = cell->edges[2 * node + 1];
+      out.insert(out.end(),
+                 {a.input, b.input, static_cast<int>(a.op) - 1, static_cast<int>(b.op) - 1});
+    }
+  return out;
+}
+
+space::Genotype genotype_from_decisions(const std::vector<int>& decisions) {
+  if (decisions.size() != static_cast<std::size_t>(kPolicyDecisions))
+    throw space::SpaceError("policy decisions: " + std::to_string(decisions.size()) +
+                            " values, expected " + std::to_string(kPolicyDecisions));
+  space::Genotype g;
+  std::size_t pos = 0;
+  for (space::Cell* cell : {&g.normal, &g.reduce})
+    for (int node = 0; node < space::kNodes; ++node) {
+      space::Edge& a = cell->edges[2 * node];
+      space::Edge& b = cell->edges[2 * node + 1];
+      a.input = decisions[pos++];
+      b.input = decisions[pos++];
+      a.op = space::candidate_op(decisions[pos++]);
+      b.op = space::candidate_op(decisions[pos++]);
+    }
+  g.validate();
+  return g;
+}
+
+struct RlStrategy::Impl {
+  Impl(std::uint64_t seed, const config::RlConfig& c)
+      : cfg(c), policy(PolicyOptions{c.hidden, c.temperature, c.tanh_constant}),
+        rng(train::evaluation_seed(seed, -3)) {
+    policy->init_uniform(rng, kInitBound);
+    optimizer = std::make_unique<torch::optim::Adam>(policy->parameters(),
+                                                     torch::optim::AdamOptions(cfg.learning_rate));
+  }
+
+  void update();
+
+  config::RlConfig cfg;
+  Policy policy;
+  std::unique_ptr<torch::optim::Adam> optimizer;
+  std::mt19937_64 rng;
+  double baseline = 0;
+  bool baseline_started = false;
+  std::int64_t updates = 0;
+  std::vector<std::vector<int>> pending_decisions; ///< observed, not yet in an update
+  std::vector<double> pending_rewards;
+  std::vector<ControllerUpdate> untaken;
+};
+
+RlStrategy::RlStrategy(std::uint64_t seed, const config::RlConfig& cfg)
+    : impl_(std::make_unique<Impl>(seed, cfg)) {}
+
+RlStrategy::~RlStrategy() = default;
+
+space::Genotype RlStrategy::propose() {
+  torch::NoGradGuard no_grad;
+  std::vector<int> decisions;
+  decisions.reserve(kPolicyDecisions);
+  std::uniform_real_distribution<double> uniform(0.0, 1.0);
+  impl_->policy->run(1, [&](int, const torch::Tensor& logits) {
+    const torch::Tensor probs = torch::softmax(logits.to(torch::kFloat64), 1).contiguous();
+    const double* p = probs.data_ptr<double>();
+    const int n = static_cast<int>(probs.size(1));
+    const double u = uniform(impl_->rng);
+    int choice = n - 1;
+    double cumulative = 0;
+    for (int i = 0; i < n; ++i) {
+      cumulative += p[i];
+      if (u < cumulative) {
+        choice = i;
+        break;
+      }
+    }
+    decisions.push_back(choice);
+    return torch::full({1}, choice, torch::kInt64);
+  });
+  return genotype_from_decisions(decisions);
+}
+
+void RlStrategy::observe(const train::EvalResult& result) {
+  const double reward = result.status == train::EvalStatus::kOk ? result.reward : 0.0;
+  impl_->pending_decisions.push_back(policy_decisions(result.genotype));
+  impl_->pending_rewards.push_back(std::isfinite(reward) ? reward : 0.0);
+  if (static_cast<int>(impl_->pending_rewards.size()) >= impl_->cfg.batch)
+    impl_->update();
+}
+
+void RlStrategy::Impl::update() {
+  const auto batch = static_cast<std::int64_t>(pending_rewards.size());
+  const torch::Tensor rewards = torch::tensor(pending_rewards, torch::kFloat64).to(torch::kFloat32);
+  double mean_reward = 0;
+  for (double r : pending_rewards)
+    mean_reward += r;
+  mean_reward /= static_cast<double>(batch);
+  if (!baseline_started) {
+    baseline = mean_reward;
+    baseline_started = true;
+  }
+
+  const PolicyPass pass = policy->run(batch, forced_pick(decisions_tensor(pending_decisions)));
+  const torch::Tensor advantage = rewards - static_cast<float>(baseline);
+  const torch::Tensor entropy = pass.entropy.mean();
+  const torch::Tensor loss =
+      -(advantage * pass.log_prob).mean() - static_cast<float>(cfg.entropy_weight) * entropy;
+  optimizer->zero_grad();
+  loss.backward();
+  const double grad_norm = torch::nn::utils::clip_grad_norm_(policy->parameters(), cfg.grad_clip);
+  optimizer->step();
+
+  for (double r : pending_rewards)
+    baseline = cfg.baseline_decay * baseline + (1 - cfg.baseline_decay) * r;
+  ControllerUpdate row;
+  row.update = updates++;
+  row.mean_reward = mean_reward;
+  row.baseline = baseline;
+  row.entropy = entropy.item<double>();
+  row.loss = loss.item<double>();
+  row.grad_norm = grad_norm;
+  untaken.push_back(row);
+  pending_decisions.clear();
+  pending_rewards.clear();
+}
+
+std::vector<ControllerUpdate> RlStrategy::take_updates() {
+  std::vector<ControllerUpdate> out;
+  out.swap(impl_->untaken);
+  return out;
+}
+
+std::vector<double> RlStrategy::choice_probabilities(const space::Genotype& g, int step) const {
+  if (step < 0 || step >= kPolicyDecisions)
+    throw std::out_of_range("policy decision " + std::to_string(step) + " out of range");
+  torch::NoGradGuard no_grad;
+  const torch::Tensor decisions = decisions_tensor({policy_decisions(g)});
+  std::vector<double> out;
+  impl_->policy->run(1, [&](int s, const torch::Tensor& logits) {
+    if (s == step) {
+      const torch::Tensor probs = torch::softmax(logits.to(torch::kFloat64), 1).contiguous();
+      out.assign(probs.data_ptr<double>(), probs.data_ptr<double>() + probs.size(1));
+    }
+    return decisions.select(1, s);
+  });
+  return out;
+}
+
+double RlStrategy::log_probability(const space::Genotype& g) const {
+  torch::NoGradGuard no_grad;
+  return impl_->policy->run(1, forced_pick(decisions_tensor({policy_decisions(g)})))
+      .log_prob.item<double>();
+}
+
+double RlStrategy::baseline() const { return impl_->baseline; }
+
+std::int64_t RlStrategy::updates() const { return impl_->updates; }
+
+std::vector<char> RlStrategy::save_state() const {
+  const Impl& s = *impl_;
+  torch::serialize::OutputArchive archive, policy_archive, adam_archive;
+  s.policy->save(policy_archive);
+  s.optimizer->save(adam_archive);
+  archive.write("version", c10::IValue(static_cast<std::int64_t>(kStateVersion)));
+  archive.write("hidden", c10::IValue(static_cast<std::int64_t>(s.cfg.hidden)));
+  archive.write("policy", policy_archive);
+  archive.write("adam", adam_archive);
+  archive.write("baseline", c10::IValue(s.baseline));
+  archive.write("baseline_started", c10::IValue(s.baseline_started));
+  archive.write("updates", c10::IValue(s.updates));
+  archive.write("rng", c10::IValue(rng_text(s.rng)));
+  archive.write("pending_decisions", decisions_tensor(s.pending_decisions));
+  archive.write("pending_rewards", torch::tensor(s.pending_rewards, torch::kFloat64));
+  torch::Tensor rows =
+      torch::empty({static_cast<std::int64_t>(s.untaken.size()), 6}, torch::kFloat64);
+  for (std::size_t i = 0; i < s.untaken.size(); ++i) {
+    const ControllerUpdate& u = s.untaken[i];
+    const double values[6] = {
+        static_cast<double>(u.update), u.mean_reward, u.baseline, u.entropy, u.loss, u.grad_norm};
+    for (int c = 0; c < 6; ++c)
+      rows[static_cast<std::int64_t>(i)][c] = values[c];
+  }
+  archive.write("untaken", rows);
+  std::ostringstream out;
+  archive.save_to(out);
+  const std::string bytes = out.str();
+  return {bytes.begin(), bytes.end()};
+}
+
+void RlStrategy::load_state(const std::vector<char>& state) {
+  Impl& s = *impl_;
+  try {
+    std::istringstream in(std::string(state.begin(), state.end()));
+    torch::serialize::InputArchive archive, policy_archive, adam_archive;
+    archive.load_from(in);
+    c10::IValue value;
+    archive.read("version", value);
+    if (value.toInt() != kStateVersion)
+      throw std::runtime_error("version " + std::to_string(value.toInt()) + ", expected " +
+                               std::to_string(kStateVersion));
+    archive.read("hidden", value);
+    if (value.toInt() != s.cfg.hidden)
+      throw std::runtime_error("saved with --rl-hidden " + std::to_string(value.toInt()) +
+                               ", this run has " + std::to_string(s.cfg.hidden));
+    // Read everything before changing anything, so a failure leaves the strategy as it was.
+    archive.read("policy", policy_archive);
+    archive.read("adam", adam_archive);
+    archive.read("baseline", value);
+    const double baseline = value.toDouble();
+    archive.read("baseline_started", value);
+    const bool baseline_started = value.toBool();
+    archive.read("updates", value);
+    const std::int64_t updates = value.toInt();
+    archive.read("rng", value);
+    std::mt19937_64 rng;
+    std::istringstream rng_in(value.toStringRef());
+    rng_in >> rng;
+    if (!rng_in)
+      throw std::runtime_error("bad generator state");
+    torch::Tensor decisions, rewards, rows;
+    archive.read("pending_decisions", decisions);
+    archive.read("pending_rewards", rewards);
+    archive.read("untaken", rows);
+    if (decisions.dim() != 2 || decisions.size(1) != kPolicyDecisions ||
+        rewards.size(0) != decisions.size(0) || rows.dim() != 2 || rows.size(1) != 6)
+      throw std::runtime_error("bad buffer shapes");
+    std::vector<std::vector<int>> pending_decisions;
+    std::vector<double> pending_rewards;
+    decisions = decisions.to(torch::kInt64).contiguous();
+    rewards = rewards.to(torch::kFloat64).contiguous();
+    for (std::int64_t r = 0; r < decisions.size(0); ++r) {
+      std::vector<int> row(kPolicyDecisions);
+      for (int c = 0; c < kPolicyDecisions; ++c)
+        row[c] = static_cast<int>(decisions[r][c].item<std::int64_t>());
+      genotype_from_decisions(row); // validates
+      pending_decisions.push_back(std::move(row));
+      pending_rewards.push_back(rewards[r].item<double>());
+    }
+    std::vector<ControllerUpdate> untaken;
+    rows = rows.to(torch::kFloat64).contiguous();
+    for (std::int64_t r = 0; r < rows.size(0); ++r) {
+      ControllerUpdate u;
+      u.update = static_cast<std::int64_t>(rows[r][0].item<double>());
+      u.mean_reward = rows[r][1].item<double>();
+      u.baseline = rows[r][2].item<double>();
+      u.entropy = rows[r][3].item<double>();
+      u.loss = rows[r][4].item<double>();
+      u.grad_norm = rows[r][5].item<double>();
+      untaken.push_back(u);
+    }
+
+    Policy policy(s.policy->options());
+    policy->load(policy_archive);
+    auto optimizer = std::make_unique<torch::optim::Adam>(
+        policy->parameters(), torch::optim::AdamOptions(s.cfg.learning_rate));
+    optimizer->load(adam_archive);
+
+    s.policy = policy;
+    s.optimizer = std::move(optimizer);
+    s.baseline = baseline;
+    s.baseline_started = baseline_started;
+    s.updates = updates;
+    s.rng = rng;
+    s.pending_decisions = std::move(pending_decisions);
+    s.pending_rewards = std::move(pending_rewards);
+    s.untaken = std::move(untaken);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    if (const auto newline = what.find('\n'); newline != std::string::npos)
+      what.resize(newline); // c10::Error appends a C++ backtrace
+    throw std::runtime_error("rl strategy: corrupt saved state: " + what);
+  }
+}
+
+} // namespace hpcnas::search

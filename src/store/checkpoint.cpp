@@ -1,0 +1,175 @@
+#include "hpcnas/store/checkpoint.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "hpcnas/space/byte_stream.hpp"
+#include "hpcnas/store/hdf5_handle.hpp"
+
+namespace hpcnas::store {
+namespace {
+
+using hdf5::check;
+
+constexpr const char* kPayload = "payload";
+
+std::vector<char> pack(const Checkpoint& c) {
+  space::ByteWriter w;
+  w.put_string(c.config_hash);
+  w.put(c.dispatch.next_id);
+  w.put(c.dispatch.recorded);
+  w.put(static_cast<std::uint64_t>(c.dispatch.outstanding.size()));
+  for (const auto& [id, genotype] : c.dispatch.outstanding) {
+    w.put(id);
+    w.put_genotype(genotype);
+  }
+  w.put(static_cast<std::uint64_t>(c.dispatch.owed.size()));
+  for (std::int64_t id : c.dispatch.owed)
+    w.put(id);
+  w.put_bytes(c.dispatch.strategy_state);
+  return w.take();
+}
+
+Checkpoint unpack(const std::vector<char>& bytes, const std::string& path) {
+  space::ByteReader r(bytes, "checkpoint '" + path + "'");
+  Checkpoint c;
+  c.config_hash = r.get_string();
+  c.dispatch.next_id = r.get<std::int64_t>();
+  c.dispatch.recorded = r.get<std::int64_t>();
+  const auto outstanding = r.get<std::uint64_t>();
+  for (std::uint64_t i = 0; i < outstanding; ++i) {
+    const auto id = r.get<std::int64_t>();
+    c.dispatch.outstanding.emplace(id, r.get_genotype());
+  }
+  const auto owed = r.get<std::uint64_t>();
+  for (std::uint64_t i = 0; i < owed; ++i)
+    c.dispatch.owed.push_back(r.get<std::int64_t>());
+  c.dispatch.strategy_state = r.get_bytes();
+  if (!r.at_end())
+    throw StoreError("checkpoint '" + path + "': trailing bytes in the payload");
+  return c;
+}
+
+/// fsync of a file or folder, so a rename after it never exposes a half-written file.
+void sync_path(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0)
+    throw StoreError("checkpoint: cannot open '" + path + "' to sync it");
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0)
+    throw StoreError("checkpoint: fsync of '" + path + "' failed");
+}
+
+void write_file(const std::string& path, const std::vector<char>& payload, const Checkpoint& c) {
+  hdf5::silence_errors();
+  hdf5::File file(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
+                        "H5Fcreate", path, "/"));
+  const hsize_t size = payload.size();
+  hdf5::Dataspace space(
+      check(H5Screate_simple(1, &size, nullptr), "H5Screate_simple", path, kPayload));
+  hdf5::Dataset data(check(H5Dcreate2(file.get(), kPayload, H5T_STD_U8LE, space.get(), H5P_DEFAULT,
+                                      H5P_DEFAULT, H5P_DEFAULT),
+                           "H5Dcreate2", path, kPayload));
+  if (size > 0)
+    check(H5Dwrite(data.get(), H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, payload.data()),
+          "H5Dwrite", path, kPayload);
+  hdf5::write_int_attribute(file.get(), "schema_version", kCheckpointSchemaVersion, path);
+  hdf5::write_string_attribute(file.get(), "checksum",
+                               fnv1a_hex(std::string(payload.begin(), payload.end())), path);
+  hdf5::write_string_attribute(file.get(), "next_id", std::to_string(c.dispatch.next_id), path);
+  hdf5::write_string_attribute(file.get(), "recorded", std::to_string(c.dispatch.recorded), path);
+}
+
+Checkpoint read_file(const std::string& path) {
+  hdf5::silence_errors();
+  hdf5::File file(check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen", path, "/"));
+  const int version = hdf5::read_int_attribute(file.get(), "schema_version", path);
+  if (version != kCheckpointSchemaVersion)
+    throw StoreError("checkpoint '" + path + "' has schema version " + std::to_string(version) +
+                     ", this hpcnas reads " + std::to_string(kCheckpointSchemaVersion));
+  hdf5::Dataset data(
+      check(H5Dopen2(file.get(), kPayload, H5P_DEFAULT), "H5Dopen2", path, kPayload));
+  hdf5::Dataspace space(check(H5Dget_space(data.get()), "H5Dget_space", path, kPayload));
+  hsize_t size = 0;
+  check(H5Sget_simple_extent_dims(space.get(), &size, nullptr), "H5Sget_simple_extent_dims", path,
+        kPayload);
+  std::vector<char> payload(size);
+  if (size > 0)
+    check(H5Dread(data.get(), H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, payload.data()),
+          "H5Dread", path, kPayload);
+  const std::string expected = hdf5::read_string_attribute(file.get(), "checksum", path);
+  if (fnv1a_hex(std::string(payload.begin(), payload.end())) != expected)
+    throw StoreError("checkpoint '" + path + "' fails its checksum");
+  try {
+    return unpack(payload, path);
+  } catch (const std::runtime_error& e) {
+    throw StoreError(e.what());
+  }
+}
+
+} // namespace
+
+std::string fnv1a_hex(const std::string& data) {
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  for (unsigned char c : data) {
+    hash ^= c;
+    hash *= 0x100000001b3ULL;
+  }
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
+  return text;
+}
+
+std::string checkpoint_path(const std::string& run_file) { return run_file + ".ckpt"; }
+
+std::string previous_checkpoint_path(const std::string& run_file) {
+  return run_file + ".ckpt.prev";
+}
+
+void write_checkpoint(const std::string& run_file, const Checkpoint& checkpoint) {
+  const std::string current = checkpoint_path(run_file);
+  const std::string previous = previous_checkpoint_path(run_file);
+  const std::string temporary = current + ".tmp";
+  write_file(temporary, pack(checkpoint), checkpoint); // closed when write_file returns
+  sync_path(temporary);
+  std::error_code ec;
+  if (std::filesystem::exists(current, ec))
+    std::filesystem::rename(current, previous);
+  std::filesystem::rename(temporary, current);
+  const auto folder = std::filesystem::absolute(current).parent_path().string();
+  sync_path(folder);
+}
+
+std::optional<LoadedCheckpoint> load_checkpoint(const std::string& run_file) {
+  const std::string current = checkpoint_path(run_file);
+  const std::string previous = previous_checkpoint_path(run_file);
+  std::error_code ec;
+  const bool has_current = std::filesystem::exists(current, ec);
+  const bool has_previous = std::filesystem::exists(previous, ec);
+  if (!has_current && !has_previous)
+    return std::nullopt;
+  std::string problem;
+  if (has_current) {
+    try {
+      return LoadedCheckpoint{read_file(current), current, ""};
+    } catch (const StoreError& e) {
+      problem = e.what();
+    }
+  } else {
+    problem = "checkpoint '" + current + "' is missing";
+  }
+  if (has_previous) {
+    try {
+      return LoadedCheckpoint{read_file(previous), previous, problem};
+    } catch (const StoreError& e) {
+      problem += "; " + std::string(e.what());
+    }
+  }
+  throw StoreError("no valid checkpoint: " + problem);
+}
+
+} // namespace hpcnas::store

@@ -1,0 +1,209 @@
+#include "hpcnas/store/darts_file.hpp"
+
+#include <algorithm>
+#include <array>
+#include <filesystem>
+#include <system_error>
+
+#include "hpcnas/store/hdf5_handle.hpp"
+#include "hpcnas/store/table.hpp"
+
+namespace hpcnas::store {
+
+namespace {
+
+using hdf5::check;
+using K = ColumnKind;
+
+// The order is the order of the cells built in DartsFile::append and read in read_darts.
+const std::vector<ColumnSpec> kEpochColumns{
+    {"epoch", K::kInt64},           {"steps", K::kInt64},
+    {"genotype", K::kString},       {"learning_rate", K::kFloat64},
+    {"train_loss", K::kFloat64},    {"train_accuracy", K::kFloat64},
+    {"val_loss", K::kFloat64},      {"val_accuracy", K::kFloat64},
+    {"epoch_seconds", K::kFloat64}, {"normal_skip_connections", K::kInt32},
+};
+constexpr const char* kGroup = "darts";
+constexpr const char* kEpochs = "darts/epochs";
+constexpr std::array<const char*, 2> kAlphaNames{"/darts/alpha_normal", "/darts/alpha_reduce"};
+constexpr const char* kOpNames = "none,max_pool_3x3,avg_pool_3x3,skip_connect,sep_conv_3x3,"
+                                 "sep_conv_5x5,dil_conv_3x3,dil_conv_5x5";
+
+hdf5::PropertyList file_access(const std::string& path) {
+  hdf5::PropertyList fapl(check(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate", path, "file access"));
+#if H5_VERSION_GE(1, 10, 7)
+  check(H5Pset_file_locking(fapl.get(), false, true), "H5Pset_file_locking", path, "/");
+#endif
+  return fapl;
+}
+
+} // namespace
+
+struct DartsFile::Impl {
+  std::string path;
+  int edges = 0;
+  int ops = 0;
+  hdf5::File file; // declared first, so closed last
+  hdf5::Group group;
+  TableWriter epochs;
+  std::array<hdf5::Dataset, 2> alphas;
+
+  void flush() { check(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "H5Fflush", path, "/"); }
+};
+
+DartsFile::DartsFile(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+DartsFile::DartsFile(DartsFile&&) noexcept = default;
+DartsFile& DartsFile::operator=(DartsFile&&) noexcept = default;
+DartsFile::~DartsFile() = default;
+
+DartsFile DartsFile::create(const std::string& path, bool overwrite, const RunAttributes& attrs,
+                            int edges, int ops) {
+  hdf5::silence_errors();
+  std::error_code ec;
+  if (!overwrite && std::filesystem::exists(path, ec))
+    throw StoreError("refusing to overwrite existing run file '" + path + "' (pass --overwrite)");
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->edges = edges;
+  impl->ops = ops;
+  const hdf5::PropertyList fapl = file_access(path);
+  impl->file = hdf5::File(check(
+      H5Fcreate(path.c_str(), overwrite ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, fapl.get()),
+      "H5Fcreate", path, "/"));
+  try {
+    const hid_t root = impl->file.get();
+    hdf5::write_int_attribute(root, "schema_version", kSchemaVersion, path);
+    hdf5::write_string_attribute(root, "hpcnas_version", HPCNAS_VERSION, path);
+    hdf5::write_string_attribute(root, "kind", "darts", path);
+    hdf5::write_string_attribute(root, "command_line", attrs.command_line, path);
+    for (const auto& [name, value] : attrs.config)
+      hdf5::write_string_attribute(root, "config." + name, value, path);
+    impl->group = hdf5::Group(check(H5Gcreate2(root, kGroup, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                                    "H5Gcreate2", path, "/darts"));
+    impl->epochs = TableWriter(root, path, kEpochs, kEpochColumns);
+
+    const std::array<hsize_t, 3> initial{0, static_cast<hsize_t>(edges), static_cast<hsize_t>(ops)};
+    const std::array<hsize_t, 3> maximum{H5S_UNLIMITED, initial[1], initial[2]};
+    const std::array<hsize_t, 3> chunk{1, initial[1], initial[2]};
+    for (std::size_t i = 0; i < kAlphaNames.size(); ++i) {
+      hdf5::Dataspace space(check(H5Screate_simple(3, initial.data(), maximum.data()),
+                                  "H5Screate_simple", path, kAlphaNames[i]));
+      hdf5::PropertyList dcpl(
+          check(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate", path, kAlphaNames[i]));
+      check(H5Pset_chunk(dcpl.get(), 3, chunk.data()), "H5Pset_chunk", path, kAlphaNames[i]);
+      impl->alphas[i] =
+          hdf5::Dataset(check(H5Dcreate2(root, kAlphaNames[i], H5T_IEEE_F64LE, space.get(),
+                                         H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                              "H5Dcreate2", path, kAlphaNames[i]));
+      hdf5::write_string_attribute(impl->alphas[i].get(), "ops", kOpNames, path);
+    }
+    impl->flush();
+  } catch (...) {
+    impl.reset();
+    std::filesystem::remove(path, ec);
+    throw;
+  }
+  return DartsFile(std::move(impl));
+}
+
+void DartsFile::append(const DartsEpochRow& row) {
+  auto& s = *impl_;
+  const hsize_t cells = static_cast<hsize_t>(s.edges) * static_cast<hsize_t>(s.ops);
+  const std::array<const std::vector<double>*, 2> values{&row.alpha_normal, &row.alpha_reduce};
+  const hsize_t epoch = static_cast<hsize_t>(s.epochs.rows());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (values[i]->size() != cells)
+      throw StoreError("run file '" + s.path + "', " + kAlphaNames[i] + ": expected " +
+                       std::to_string(cells) + " values, got " + std::to_string(values[i]->size()));
+    const hid_t dataset = s.alphas[i].get();
+    const std::array<hsize_t, 3> extent{epoch + 1, static_cast<hsize_t>(s.edges),
+                                        static_cast<hsize_t>(s.ops)};
+    check(H5Dset_extent(dataset, extent.data()), "H5Dset_extent", s.path, kAlphaNames[i]);
+    hdf5::Dataspace file_space(
+        check(H5Dget_space(dataset), "H5Dget_space", s.path, kAlphaNames[i]));
+    const std::array<hsize_t, 3> start{epoch, 0, 0};
+    const std::array<hsize_t, 3> count{1, extent[1], extent[2]};
+    check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(),
+                              nullptr),
+          "H5Sselect_hyperslab", s.path, kAlphaNames[i]);
+    hdf5::Dataspace memory(check(H5Screate_simple(3, count.data(), nullptr), "H5Screate_simple",
+                                 s.path, kAlphaNames[i]));
+    check(H5Dwrite(dataset, H5T_NATIVE_DOUBLE, memory.get(), file_space.get(), H5P_DEFAULT,
+                   values[i]->data()),
+          "H5Dwrite", s.path, kAlphaNames[i]);
+  }
+  const char* genotype = row.genotype.c_str();
+  s.epochs.append({&row.epoch, &row.steps, &genotype, &row.learning_rate, &row.train_loss,
+                   &row.train_accuracy, &row.val_loss, &row.val_accuracy, &row.epoch_seconds,
+                   &row.normal_skip_connections});
+  s.flush();
+}
+
+std::int64_t DartsFile::epochs() const { return impl_->epochs.rows(); }
+
+DartsHistory read_darts(const std::string& path) {
+  hdf5::silence_errors();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec))
+    throw StoreError("run file '" + path + "' does not exist");
+  const hdf5::PropertyList fapl = file_access(path);
+  const hdf5::File file(
+      check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), "H5Fopen", path, "/"));
+  const TableReader reader(file.get(), path, kEpochs, kEpochColumns);
+  std::vector<std::int64_t> epoch, steps;
+  std::vector<std::string> genotype;
+  std::vector<double> lr, train_loss, train_acc, val_loss, val_acc, seconds;
+  std::vector<std::int32_t> skips;
+  reader.read(0, epoch);
+  reader.read(1, steps);
+  reader.read(2, genotype);
+  reader.read(3, lr);
+  reader.read(4, train_loss);
+  reader.read(5, train_acc);
+  reader.read(6, val_loss);
+  reader.read(7, val_acc);
+  reader.read(8, seconds);
+  reader.read(9, skips);
+
+  DartsHistory history;
+  std::array<std::vector<double>, 2> alpha;
+  hsize_t rows = reader.rows();
+  for (std::size_t i = 0; i < kAlphaNames.size(); ++i) {
+    const hdf5::Dataset dataset(
+        check(H5Dopen2(file.get(), kAlphaNames[i], H5P_DEFAULT), "H5Dopen2", path, kAlphaNames[i]));
+    const hdf5::Dataspace space(
+        check(H5Dget_space(dataset.get()), "H5Dget_space", path, kAlphaNames[i]));
+    std::array<hsize_t, 3> dims{};
+    if (check(H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr),
+              "H5Sget_simple_extent_dims", path, kAlphaNames[i]) != 3)
+      throw StoreError("run file '" + path + "', " + kAlphaNames[i] + ": expected 3-D");
+    history.edges = static_cast<int>(dims[1]);
+    history.ops = static_cast<int>(dims[2]);
+    rows = std::min(rows, dims[0]);
+    alpha[i].resize(dims[0] * dims[1] * dims[2]);
+    if (!alpha[i].empty())
+      check(
+          H5Dread(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, alpha[i].data()),
+          "H5Dread", path, kAlphaNames[i]);
+  }
+  const std::size_t cells = static_cast<std::size_t>(history.edges) * history.ops;
+  for (hsize_t r = 0; r < rows; ++r) {
+    DartsEpochRow row;
+    row.epoch = epoch[r];
+    row.steps = steps[r];
+    row.genotype = genotype[r];
+    row.learning_rate = lr[r];
+    row.train_loss = train_loss[r];
+    row.train_accuracy = train_acc[r];
+    row.val_loss = val_loss[r];
+    row.val_accuracy = val_acc[r];
+    row.epoch_seconds = seconds[r];
+    row.normal_skip_connections = skips[r];
+    row.alpha_normal.assign(alpha[0].begin() + r * cells, alpha[0].begin() + (r + 1) * cells);
+    row.alpha_reduce.assign(alpha[1].begin() + r * cells, alpha[1].begin() + (r + 1) * cells);
+    history.epochs.push_back(std::move(row));
+  }
+  return history;
+}
+
+} // namespace hpcnas::store

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Checkpoints and resume, as a user meets them: a run stopped by SIGTERM and resumed, and a run
+# killed with -9 and resumed, must give the same genotype and reward columns as an uninterrupted
+# run (one trainer, surrogate evaluator) for every strategy; bad resumes exit 2 with one line.
+# usage: test_resume.sh HPCNAS MPIEXEC
+set -u
+HPCNAS=$1
+MPIEXEC=$2
+WORK=$(mktemp -d)
+trap 'pkill -9 -f "$WORK/" 2>/dev/null; rm -rf "$WORK"' EXIT
+cd "$WORK"
+passed=0
+failed=0
+check() {  # check NAME CONDITION...
+  local name=$1; shift
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $name"; fi
+}
+PY=/usr/bin/python3
+BUDGET=60
+search() { timeout 300 "$MPIEXEC" -n 2 --oversubscribe "$HPCNAS" search "$@"; }
+rows() { $PY -c "import h5py,sys; print(h5py.File(sys.argv[1],'r')['evaluations/id'].shape[0])" "$1" 2>/dev/null || echo 0; }
+# The hpcnas processes of one run (not mpirun, whose command line names the same file).
+ranks_of() { for p in $(pgrep -f "search .*$1"); do
+  [ "$(readlink "/proc/$p/exe")" = "$(readlink -f "$HPCNAS")" ] && echo "$p"; done; }
+wait_rows() {  # wait_rows FILE N: until FILE has N rows (at most 60 s)
+  for _ in $(seq 600); do [ "$(rows "$1")" -ge "$2" ] && return 0; sleep 0.1; done; return 1; }
+same_columns() {  # same_columns A B: identical id, genotype and reward columns, bit for bit
+  $PY - "$1" "$2" <<'PY'
+import sys, h5py, numpy as np
+a, b = (h5py.File(p, "r")["evaluations"] for p in sys.argv[1:3])
+ok = all(np.array_equal(a[c][:], b[c][:]) for c in ("id", "genotype", "reward"))
+sys.exit(0 if ok else 1)
+PY
+}
+unique_ids() { $PY -c "import h5py,sys; i=h5py.File(sys.argv[1],'r')['evaluations/id'][:]; sys.exit(0 if len(set(i))==len(i)==$BUDGET else 1)" "$1"; }
+
+for strategy in random rl evolution; do
+  args=(--strategy "$strategy" --evaluator surrogate --surrogate-seconds 0.03 --seed 7
+        --budget "$BUDGET" --checkpoint-every 4)
+  search "${args[@]}" --out "full-$strategy.h5" >/dev/null 2>&1
+  check "$strategy: uninterrupted run" [ "$(rows "full-$strategy.h5")" -eq "$BUDGET" ]
+
+  # SIGTERM to every rank, as SLURM does, then resume.
+  search "${args[@]}" --out "term-$strategy.h5" >"term-$strategy.log" 2>&1 &
+  launcher=$!
+  wait_rows "term-$strategy.h5" 25
+  start=$(date +%s%N)
+  kill -TERM $(ranks_of "term-$strategy.h5")
+  wait $launcher
+  code=$?
+  took=$((($(date +%s%N) - start) / 1000000))
+  check "$strategy: SIGTERM exits 0 (got $code)" [ "$code" -eq 0 ]
+  check "$strategy: SIGTERM exits within 5 s (took $took ms)" [ "$took" -lt 5000 ]
+  check "$strategy: stopped before the budget" [ "$(rows "term-$strategy.h5")" -lt "$BUDGET" ]
+  check "$strategy: says how to resume" grep -q -- "--resume" "term-$strategy.log"
+  search --resume "term-$strategy.h5" >"resume-$strategy.log" 2>&1
+  check "$strategy: resume after SIGTERM exits 0" [ $? -eq 0 ]
+  check "$strategy: SIGTERM + resume equals the uninterrupted run" \
+    same_columns "full-$strategy.h5" "term-$strategy.h5"
+
+  # kill -9 of every rank: no chance to checkpoint.
+  search "${args[@]}" --out "kill-$strategy.h5" >/dev/null 2>&1 &
+  launcher=$!
+  wait_rows "kill-$strategy.h5" 25
+  kill -9 $(ranks_of "kill-$strategy.h5")
+  wait $launcher
+  before=$(rows "kill-$strategy.h5")
+  cp "kill-$strategy.h5" "before-$strategy.h5"
+  search --resume "kill-$strategy.h5" >/dev/null 2>&1
+  check "$strategy: resume after kill -9 exits 0" [ $? -eq 0 ]
+  check "$strategy: kill -9 + resume has budget rows, no duplicate id" unique_ids "kill-$strategy.h5"
+  $PY - "before-$strategy.h5" "kill-$strategy.h5" "$before" <<'PY'
+import sys, h5py, numpy as np
+a, b = (h5py.File(p, "r")["evaluations"] for p in sys.argv[1:3])
+n = int(sys.argv[3])
+sys.exit(0 if all(np.array_equal(a[c][:n], b[c][:n]) for c in ("id", "genotype", "reward")) else 1)
+PY
+  check "$strategy: nothing recorded before kill -9 is lost" [ $? -eq 0 ]
+  check "$strategy: kill -9 + resume equals the uninterrupted run" \
+    same_columns "full-$strategy.h5" "kill-$strategy.h5"
+done
+
+# Resuming with a budget that is already reached changes nothing.
+search --resume full-random.h5 >out.txt 2>&1
+check "resume of a finished run exits 0" [ $? -eq 0 ]
+check "resume of a finished run adds no row" [ "$(rows full-random.h5)" -eq "$BUDGET" ]
+
+# Bad resumes: one line, exit 2.
+search --resume missing.h5 >out.txt 2>err.txt
+check "missing run file exits 2" [ $? -eq 2 ]
+check "missing run file named once" [ "$(grep -c missing.h5 err.txt)" -eq 1 ]
+echo "not hdf5" >garbage.h5
+search --resume garbage.h5 >out.txt 2>err.txt
+check "not a run file exits 2" [ $? -eq 2 ]
+check "not a run file named once" [ "$(grep -c garbage.h5 err.txt)" -eq 1 ]
+search --resume term-rl.h5 --seed 8 >out.txt 2>err.txt
+check "changed --seed exits 2" [ $? -eq 2 ]
+check "changed --seed named" grep -q -- "--seed (run file 7, now 8)" err.txt
+search --resume term-rl.h5 --strategy random >out.txt 2>err.txt
+check "changed --strategy named" grep -q -- "--strategy" err.txt
+
+cp term-evolution.h5 fallback.h5
+cp term-evolution.h5.ckpt fallback.h5.ckpt.prev
+head -c 100 term-evolution.h5.ckpt >fallback.h5.ckpt
+search --resume fallback.h5 --budget 70 >out.txt 2>err.txt
+check "corrupt newest checkpoint falls back" [ $? -eq 0 ]
+check "fallback is reported" grep -q "previous checkpoint" out.txt
+check "fallback run completes" [ "$(rows fallback.h5)" -eq 70 ]
+
+cp term-random.h5 truncated.h5
+head -c 100 term-random.h5.ckpt >truncated.h5.ckpt
+search --resume truncated.h5 >out.txt 2>err.txt
+check "truncated checkpoint exits 2" [ $? -eq 2 ]
+check "truncated checkpoint named" grep -q "truncated.h5.ckpt" err.txt
+
+cp full-random.h5 schema.h5
+$PY -c "import h5py; h5py.File('schema.h5','r+').attrs['schema_version'] = 99"
+search --resume schema.h5 >out.txt 2>err.txt
+check "other schema version exits 2" [ $? -eq 2 ]
+check "other schema version named" grep -q "schema version 99" err.txt
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

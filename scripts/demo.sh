@@ -8,5 +8,5 @@ hpcnas_build
 OUT=${OUT:-$PWD/demo-run.h5}
 mpirun -n 3 --oversubscribe "$HPCNAS_BUILD/hpcnas" search --strategy random \
   --dataset fashion-mnist --val-size 10000 --train-subset 6000 --val-subset 2000 \
-  --channels 8 --layers 5 --epochs 2 --batch-size 64 --threads 1 \
+  --channels 8 --layers 5 --epochs 1 --batch-size 64 --threads 1 \
   --budget 16 --seed 1 --out "$OUT" --overwrite

@@ -146,3 +146,28 @@ TEST_CASE("bad data or an existing run file: exit 2 on every rank, no file left"
   if (ctx.is_controller())
     CHECK(store::read_evaluations(existing).rows() == 1);
 }
+
+TEST_CASE("rl and evolution complete a surrogate run; rl writes /controller", "[mpi][pool]") {
+  comm::MpiContext ctx(nullptr, nullptr);
+  for (const std::string strategy : {"rl", "evolution"}) {
+    const std::string out = out_path("strategy_" + strategy);
+    const int budget = 4 * ctx.trainer_count() + 12;
+    REQUIRE(search_with(ctx, {"--strategy", strategy, "--evaluator", "surrogate", "--budget",
+                              std::to_string(budget), "--rl-batch", "5", "--population", "8",
+                              "--sample", "3", "--out", out, "--overwrite"}) == app::kExitOk);
+    check_run_file(ctx, out, budget);
+    if (ctx.is_controller()) {
+      const auto updates = store::read_controller(out);
+      if (strategy == "rl") {
+        CHECK(updates.rows() == static_cast<std::size_t>(budget / 5));
+        for (std::size_t u = 0; u < updates.rows(); ++u) {
+          CHECK(updates.update[u] == static_cast<std::int64_t>(u));
+          CHECK(std::isfinite(updates.loss[u]));
+          CHECK(std::isfinite(updates.grad_norm[u]));
+        }
+      } else {
+        CHECK(updates.rows() == 0);
+      }
+    }
+  }
+}

@@ -29,14 +29,6 @@ constexpr std::array<const char*, 2> kAlphaNames{"/darts/alpha_normal", "/darts/
 constexpr const char* kOpNames = "none,max_pool_3x3,avg_pool_3x3,skip_connect,sep_conv_3x3,"
                                  "sep_conv_5x5,dil_conv_3x3,dil_conv_5x5";
 
-hdf5::PropertyList file_access(const std::string& path) {
-  hdf5::PropertyList fapl(check(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate", path, "file access"));
-#if H5_VERSION_GE(1, 10, 7)
-  check(H5Pset_file_locking(fapl.get(), false, true), "H5Pset_file_locking", path, "/");
-#endif
-  return fapl;
-}
-
 } // namespace
 
 struct DartsFile::Impl {
@@ -66,7 +58,7 @@ DartsFile DartsFile::create(const std::string& path, bool overwrite, const RunAt
   impl->path = path;
   impl->edges = edges;
   impl->ops = ops;
-  const hdf5::PropertyList fapl = file_access(path);
+  const hdf5::PropertyList fapl = hdf5::unlocked_file_access(path);
   impl->file = hdf5::File(check(
       H5Fcreate(path.c_str(), overwrite ? H5F_ACC_TRUNC : H5F_ACC_EXCL, H5P_DEFAULT, fapl.get()),
       "H5Fcreate", path, "/"));
@@ -146,7 +138,7 @@ DartsHistory read_darts(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec))
     throw StoreError("run file '" + path + "' does not exist");
-  const hdf5::PropertyList fapl = file_access(path);
+  const hdf5::PropertyList fapl = hdf5::unlocked_file_access(path);
   const hdf5::File file(
       check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), "H5Fopen", path, "/"));
   const TableReader reader(file.get(), path, kEpochs, kEpochColumns);

@@ -116,4 +116,12 @@ int read_int_attribute(hid_t location, const std::string& name, std::string_view
   return value;
 }
 
+PropertyList unlocked_file_access(std::string_view file) {
+  PropertyList fapl(check(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate", file, "file access"));
+#if H5_VERSION_GE(1, 10, 7)
+  check(H5Pset_file_locking(fapl.get(), false, true), "H5Pset_file_locking", file, "/");
+#endif
+  return fapl;
+}
+
 } // namespace hpcnas::store::hdf5

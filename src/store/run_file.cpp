@@ -33,23 +33,13 @@ const std::vector<ColumnSpec> kControllerColumns{
 constexpr const char* kEvaluations = "evaluations";
 constexpr const char* kController = "controller";
 
-// File locking is off for writer and readers alike: the writer flushes after every row, and
-// h5py, h5dump and `hpcnas report` must read the file while a run holds it open.
-hdf5::PropertyList file_access(const std::string& path) {
-  hdf5::PropertyList fapl(check(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate", path, "file access"));
-#if H5_VERSION_GE(1, 10, 7)
-  check(H5Pset_file_locking(fapl.get(), false, true), "H5Pset_file_locking", path, "/");
-#endif
-  return fapl;
-}
-
 hdf5::File open_read_only(const std::string& path) {
   hdf5::silence_errors();
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
     throw StoreError("run file '" + path + "' does not exist");
   }
-  const hdf5::PropertyList fapl = file_access(path);
+  const hdf5::PropertyList fapl = hdf5::unlocked_file_access(path);
   return hdf5::File(check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), "H5Fopen", path, "/"));
 }
 
@@ -79,7 +69,7 @@ RunFile RunFile::create(const std::string& path, bool overwrite, const RunAttrib
 
   auto impl = std::make_unique<Impl>();
   impl->path = path;
-  const hdf5::PropertyList fapl = file_access(path);
+  const hdf5::PropertyList fapl = hdf5::unlocked_file_access(path);
   // Default (earliest) file format on purpose: a writer killed while using the latest format
   // leaves a file that needs h5clear before it can be opened again.
   impl->file = hdf5::File(check(
@@ -114,7 +104,7 @@ RunFile RunFile::open_append(const std::string& path) {
   }
   auto impl = std::make_unique<Impl>();
   impl->path = path;
-  const hdf5::PropertyList fapl = file_access(path);
+  const hdf5::PropertyList fapl = hdf5::unlocked_file_access(path);
   impl->file =
       hdf5::File(check(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()), "H5Fopen", path, "/"));
   const hid_t root = impl->file.get();

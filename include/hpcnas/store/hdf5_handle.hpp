@@ -82,4 +82,8 @@ std::string read_string_attribute(hid_t location, const std::string& name, std::
 /// Reads an integer attribute; throws StoreError when it is missing.
 int read_int_attribute(hid_t location, const std::string& name, std::string_view file);
 
+/// File access without HDF5's file locking, for writers and readers alike: a writer flushes
+/// after every row, and h5py, h5dump and hpcnas itself must read a file a run holds open.
+PropertyList unlocked_file_access(std::string_view file);
+
 } // namespace hpcnas::store::hdf5

@@ -10,32 +10,6 @@ namespace hpcnas::model {
 
 namespace {
 
-/// torch::cat of the four node states along channels whose backward hands each node a
-/// contiguous channels-last gradient. (cat's own backward hands out channel slices of the
-/// output gradient, which in NHWC are strided views that push BatchNorm's backward onto its
-/// slow generic path.)
-struct CatNodes : torch::autograd::Function<CatNodes> {
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& a,
-                               const torch::Tensor& b, const torch::Tensor& c,
-                               const torch::Tensor& d) {
-    ctx->saved_data["channels"] =
-        std::vector<std::int64_t>{a.size(1), b.size(1), c.size(1), d.size(1)};
-    return torch::cat({a, b, c, d}, 1);
-  }
-
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
-                                                 torch::autograd::variable_list grads) {
-    const auto channels = ctx->saved_data["channels"].toIntVector();
-    torch::autograd::variable_list out;
-    std::int64_t offset = 0;
-    for (const auto c : channels) {
-      out.push_back(to_channels_last(grads[0].narrow(1, offset, c)));
-      offset += c;
-    }
-    return out;
-  }
-};
-
 /// The discrete cell of a genotype: two preprocessed inputs, kNodes nodes, each the sum of two
 /// edges, output the concatenation of all nodes (4 * C channels).
 class CellImpl : public torch::nn::Module {
@@ -116,8 +90,7 @@ public:
       }
       states[2 + i] = std::move(node);
     }
-    static_assert(space::kNodes == 4, "CatNodes concatenates four nodes");
-    return CatNodes::apply(states[2], states[3], states[4], states[5]);
+    return cat_channels({states[2], states[3], states[4], states[5]});
   }
 
 private:
@@ -185,9 +158,7 @@ torch::Tensor NetworkImpl::forward(torch::Tensor x) {
     // Every cell output but the last feeds the next cells' ReLU-first preprocessing.
     r1 = i + 1 < n ? torch::relu(s1) : torch::Tensor();
   }
-  // Global average pooling as an average pool over the whole image: unlike mean(), its backward
-  // keeps the gradient channels-last (an NCHW gradient would slow down every op behind it).
-  return p.head(torch::avg_pool2d(s1, {s1.size(2), s1.size(3)}).flatten(1));
+  return p.head(global_average_pool(s1));
 }
 
 std::int64_t count_parameters(const torch::nn::Module& module) {

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace hpcnas::model {
 
@@ -47,6 +48,44 @@ torch::Tensor to_channels_last(const torch::Tensor& x) {
     return x;
   }
   return torch::empty(sizes, x.options().memory_format(torch::MemoryFormat::ChannelsLast)).copy_(x);
+}
+
+namespace {
+
+struct CatChannels : torch::autograd::Function<CatChannels> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, at::TensorList tensors) {
+    std::vector<std::int64_t> channels;
+    for (const auto& t : tensors) {
+      channels.push_back(t.size(1));
+    }
+    ctx->saved_data["channels"] = channels;
+    return torch::cat(tensors, 1);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto channels = ctx->saved_data["channels"].toIntVector();
+    torch::autograd::variable_list out;
+    std::int64_t offset = 0;
+    for (const auto c : channels) {
+      out.push_back(to_channels_last(grads[0].narrow(1, offset, c)));
+      offset += c;
+    }
+    return out;
+  }
+};
+
+} // namespace
+
+torch::Tensor cat_channels(at::TensorList tensors) {
+  if (!torch::GradMode::is_enabled()) {
+    return torch::cat(tensors, 1);
+  }
+  return CatChannels::apply(tensors);
+}
+
+torch::Tensor global_average_pool(const torch::Tensor& x) {
+  return torch::avg_pool2d(x, {x.size(2), x.size(3)}).flatten(1);
 }
 
 ConvImpl::ConvImpl(const ConvOptions& options_) : options(options_) {

@@ -189,7 +189,19 @@ TORCH_MODULE(Zero);
 /// (learnable BatchNorm, bare pooling) or the supernet flavour (see the file comment).
 Operation make_operation(space::Op op, std::int64_t channels, std::int64_t stride, bool affine);
 
-/// x in channels-last memory format (a no-op when it already is).
+/// x in channels-last memory format with canonical NHWC strides (a no-op when it already is).
+/// Unlike x.contiguous(ChannelsLast) it also restrides shapes for which both formats are
+/// "contiguous" (one channel), on which convolutions would otherwise pick NCHW.
 torch::Tensor to_channels_last(const torch::Tensor& x);
+
+/// torch::cat along channels whose backward hands every input a contiguous channels-last
+/// gradient. cat's own backward hands out channel slices of the output gradient, in NHWC
+/// strided views that put BatchNorm's backward on its slow generic path (about 3x slower).
+torch::Tensor cat_channels(at::TensorList tensors);
+
+/// Global average pooling [N, C, H, W] -> [N, C] as an average pool over the whole image:
+/// unlike mean({2, 3}), whose backward is an NCHW gradient that slows down every op behind it,
+/// it keeps the gradient channels-last.
+torch::Tensor global_average_pool(const torch::Tensor& x);
 
 } // namespace hpcnas::model

@@ -1,8 +1,10 @@
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <vector>
 
 #include "hpcnas/app/cli.hpp"
 #include "hpcnas/app/progress.hpp"
@@ -75,6 +77,7 @@ public:
   }
 
   void report(comm::PoolExit exit) const {
+    report_checkpoint_times();
     if (exit == comm::PoolExit::kStopped) {
       std::cout << "[hpcnas] stopped by signal " << stop_signal_number() << " after "
                 << dispatcher_.recorded() << "/" << cfg_.budget
@@ -148,10 +151,25 @@ private:
         std::chrono::duration<double>(now - last_time_).count() >= cfg_.checkpoint_seconds;
     if (!due)
       return;
+    const auto start = std::chrono::steady_clock::now();
     store::write_checkpoint(cfg_.out, {dispatcher_.save(), config_hash_});
+    checkpoint_ms_.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+            .count());
     written_ = true;
     last_recorded_ = dispatcher_.recorded();
     last_time_ = now;
+  }
+
+  /// What a checkpoint costs on this file system (state, HDF5 write, fsync, rename): operators
+  /// size --checkpoint-every and --checkpoint-seconds from it.
+  void report_checkpoint_times() const {
+    if (checkpoint_ms_.empty())
+      return;
+    auto sorted = checkpoint_ms_;
+    std::sort(sorted.begin(), sorted.end());
+    std::printf("[hpcnas] checkpoints: %zu written, median %.1f ms, max %.1f ms\n", sorted.size(),
+                sorted[(sorted.size() - 1) / 2], sorted.back());
   }
 
   const config::SearchConfig& cfg_;
@@ -164,6 +182,7 @@ private:
   bool written_ = false;
   std::int64_t last_recorded_ = 0;
   std::chrono::steady_clock::time_point last_time_;
+  std::vector<double> checkpoint_ms_;
 };
 
 } // namespace

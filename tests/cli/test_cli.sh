@@ -3,17 +3,12 @@
 # version, and a run file that h5dump and h5py read.
 # usage: test_cli.sh HPCNAS MPIEXEC
 set -u
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 HPCNAS=$1
 MPIEXEC=$2
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
-passed=0
-failed=0
-check() {  # check NAME CONDITION...
-  local name=$1; shift
-  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $name"; fi
-}
 mpi() { timeout 120 "$MPIEXEC" -n "$1" --oversubscribe "${@:2}"; }
 
 out=$("$HPCNAS" --version)
@@ -78,5 +73,4 @@ check "command line wins over config file" [ "$(grep -c '^\[hpcnas\] [0-9]*/4 ' 
 check "bench exits 0" [ $? -eq 0 ]
 check "bench prints median_step_s" grep -q "median_step_s=" out.txt
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -4,44 +4,30 @@
 # run (one trainer, surrogate evaluator) for every strategy; bad resumes exit 2 with one line.
 # usage: test_resume.sh HPCNAS MPIEXEC
 set -u
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 HPCNAS=$1
 MPIEXEC=$2
 WORK=$(mktemp -d)
 trap 'pkill -9 -f "$WORK/" 2>/dev/null; rm -rf "$WORK"' EXIT
 cd "$WORK"
-passed=0
-failed=0
-check() {  # check NAME CONDITION...
-  local name=$1; shift
-  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $name"; fi
-}
-PY=/usr/bin/python3
 BUDGET=60
 search() { timeout 300 "$MPIEXEC" -n 2 --oversubscribe "$HPCNAS" search "$@"; }
-rows() { $PY -c "import h5py,sys; print(h5py.File(sys.argv[1],'r')['evaluations/id'].shape[0])" "$1" 2>/dev/null || echo 0; }
 # The hpcnas processes of one run (not mpirun, whose command line names the same file).
 ranks_of() { for p in $(pgrep -f "search .*$1"); do
   [ "$(readlink "/proc/$p/exe")" = "$(readlink -f "$HPCNAS")" ] && echo "$p"; done; }
 wait_rows() {  # wait_rows FILE N: until FILE has N rows (at most 60 s)
   for _ in $(seq 600); do [ "$(rows "$1")" -ge "$2" ] && return 0; sleep 0.1; done; return 1; }
-same_columns() {  # same_columns A B: identical id, genotype and reward columns, bit for bit
-  $PY - "$1" "$2" <<'PY'
-import sys, h5py, numpy as np
-a, b = (h5py.File(p, "r")["evaluations"] for p in sys.argv[1:3])
-ok = all(np.array_equal(a[c][:], b[c][:]) for c in ("id", "genotype", "reward"))
-sys.exit(0 if ok else 1)
-PY
-}
-unique_ids() { $PY -c "import h5py,sys; i=h5py.File(sys.argv[1],'r')['evaluations/id'][:]; sys.exit(0 if len(set(i))==len(i)==$BUDGET else 1)" "$1"; }
 
 for strategy in random rl evolution; do
-  args=(--strategy "$strategy" --evaluator surrogate --surrogate-seconds 0.03 --seed 7
+  args=(--strategy "$strategy" --evaluator surrogate --seed 7
         --budget "$BUDGET" --checkpoint-every 4)
-  search "${args[@]}" --out "full-$strategy.h5" >/dev/null 2>&1
+  search "${args[@]}" --surrogate-seconds 0.03 --out "full-$strategy.h5" >/dev/null 2>&1
   check "$strategy: uninterrupted run" [ "$(rows "full-$strategy.h5")" -eq "$BUDGET" ]
 
-  # SIGTERM to every rank, as SLURM does, then resume.
-  search "${args[@]}" --out "term-$strategy.h5" >"term-$strategy.log" 2>&1 &
+  # SIGTERM to every rank, as SLURM does, then resume. Slower evaluations (not a search-defining
+  # option) leave seconds between the 25th row and the budget, so the signal lands mid-run even
+  # on a loaded machine.
+  search "${args[@]}" --surrogate-seconds 0.2 --out "term-$strategy.h5" >"term-$strategy.log" 2>&1 &
   launcher=$!
   wait_rows "term-$strategy.h5" 25
   start=$(date +%s%N)
@@ -59,16 +45,17 @@ for strategy in random rl evolution; do
     same_columns "full-$strategy.h5" "term-$strategy.h5"
 
   # kill -9 of every rank: no chance to checkpoint.
-  search "${args[@]}" --out "kill-$strategy.h5" >/dev/null 2>&1 &
+  search "${args[@]}" --surrogate-seconds 0.2 --out "kill-$strategy.h5" >/dev/null 2>&1 &
   launcher=$!
   wait_rows "kill-$strategy.h5" 25
   kill -9 $(ranks_of "kill-$strategy.h5")
   wait $launcher
   before=$(rows "kill-$strategy.h5")
+  check "$strategy: killed before the budget" [ "$before" -lt "$BUDGET" ]
   cp "kill-$strategy.h5" "before-$strategy.h5"
   search --resume "kill-$strategy.h5" >/dev/null 2>&1
   check "$strategy: resume after kill -9 exits 0" [ $? -eq 0 ]
-  check "$strategy: kill -9 + resume has budget rows, no duplicate id" unique_ids "kill-$strategy.h5"
+  check "$strategy: kill -9 + resume has budget rows, no duplicate id" unique_ids "kill-$strategy.h5" "$BUDGET"
   $PY - "before-$strategy.h5" "kill-$strategy.h5" "$before" <<'PY'
 import sys, h5py, numpy as np
 a, b = (h5py.File(p, "r")["evaluations"] for p in sys.argv[1:3])
@@ -119,5 +106,4 @@ search --resume schema.h5 >out.txt 2>err.txt
 check "other schema version exits 2" [ $? -eq 2 ]
 check "other schema version named" grep -q "schema version 99" err.txt
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

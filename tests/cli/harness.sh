@@ -1,0 +1,26 @@
+# Sourced by the shell tests: a counter of named checks, and readers of run files through
+# Debian's h5py (/usr/bin/python3; the python3 first on PATH may lack it).
+PY=/usr/bin/python3
+passed=0
+failed=0
+check() {  # check NAME CONDITION...
+  local name=$1; shift
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $name"; fi
+}
+# Prints the tally; the test's exit status is whether every check passed.
+finish() {
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+}
+# rows FILE: rows of /evaluations (0 when the file cannot be read yet).
+rows() { $PY -c "import h5py,sys; print(h5py.File(sys.argv[1],'r')['evaluations/id'].shape[0])" "$1" 2>/dev/null || echo 0; }
+same_columns() {  # same_columns A B: identical id, genotype and reward columns, bit for bit
+  $PY - "$1" "$2" <<'PY'
+import sys, h5py, numpy as np
+a, b = (h5py.File(p, "r")["evaluations"] for p in sys.argv[1:3])
+ok = all(np.array_equal(a[c][:], b[c][:]) for c in ("id", "genotype", "reward"))
+sys.exit(0 if ok else 1)
+PY
+}
+# unique_ids FILE N: exactly N rows, no id twice.
+unique_ids() { $PY -c "import h5py,sys; i=h5py.File(sys.argv[1],'r')['evaluations/id'][:]; sys.exit(0 if len(set(i))==len(i)==int(sys.argv[2]) else 1)" "$1" "$2"; }

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# jobs/search-rl.sbatch on a real (one-host) SLURM: the job gets a one-minute time limit and
+# SLURM's USR1 35 s ahead of it, so it is signalled, checkpoints, requeues itself and resumes
+# until the budget is reached. The run file must end with exactly `budget` rows, no id twice,
+# and the same rows as an uninterrupted run. Needs root (the local SLURM's daemons run as root)
+# and the Debian packages slurm-wlm and munge (scripts/test.sh installs them).
+# usage: test_slurm.sh HPCNAS MPIEXEC REPOSITORY
+set -u
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+HPCNAS=$1
+MPIEXEC=$2
+REPOSITORY=$3
+SLURM_SCRIPTS=${HPCNAS_SLURM_SCRIPTS:-$REPOSITORY/../shared/slurm}
+[ "$(id -u)" = 0 ] || { echo "SKIPPED: the local SLURM needs root"; exit 77; }
+[ -f "$SLURM_SCRIPTS/start-local-slurm.sh" ] ||
+  { echo "FAILED: no start-local-slurm.sh in $SLURM_SCRIPTS"; exit 1; }
+
+WORK=$(mktemp -d)
+chmod 755 "$WORK"  # munged wants every folder above its socket searchable by all
+SLURM_DIR=$WORK/slurm
+# A port of its own, so a second test run or a user's cluster on this host does not collide.
+export LOCAL_SLURM_PORT=$((20000 + $$ % 20000)) LOCAL_SLURM_NODES=1 LOCAL_SLURM_CPUS=4
+cleanup() {
+  [ -n "${job:-}" ] && timeout 10 scancel "$job" 2>/dev/null
+  timeout 60 bash "$SLURM_SCRIPTS/stop-local-slurm.sh" "$SLURM_DIR" >/dev/null 2>&1
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+if ! timeout 120 bash "$SLURM_SCRIPTS/start-local-slurm.sh" "$SLURM_DIR" >/dev/null 2>"$WORK/start.log"; then
+  cat "$WORK/start.log"
+  echo "FAILED: the local SLURM did not start"
+  exit 1
+fi
+source "$SLURM_DIR/env.sh"
+
+BUDGET=40
+ARGS="--evaluator surrogate --seed 5 --checkpoint-every 5"
+# The same search uninterrupted (one trainer: the run is reproducible).
+# shellcheck disable=SC2086
+timeout 300 "$MPIEXEC" -n 2 --oversubscribe "$HPCNAS" search --strategy rl --budget "$BUDGET" \
+  --threads 1 $ARGS --out "$WORK/reference.h5" >"$WORK/reference.log" 2>&1
+check "uninterrupted reference run" [ "$(rows "$WORK/reference.h5")" -eq "$BUDGET" ]
+
+# The job script as a user submits it (from the repository root), with the settings for a
+# one-minute job. sbatch hands the job this environment, requeued runs included.
+cd "$REPOSITORY"
+export HPCNAS OUT=$WORK/rl.h5 BUDGET HPCNAS_ARGS="$ARGS --surrogate-seconds 1"
+job=$(timeout 30 sbatch --parsable --nodes 1 --ntasks 2 --ntasks-per-node 2 --cpus-per-task 1 \
+  --time 1 --signal USR1@35 --output "$WORK/job.out" jobs/search-rl.sbatch)
+check "sbatch accepts the job" [ -n "$job" ]
+
+# Wait for the job to end for good: each round runs about 25 s, a requeue restarts after
+# about 16 s, and BUDGET needs two or three rounds.
+state=""
+for _ in $(seq 300); do
+  state=$(timeout 10 scontrol show job -o "$job" 2>/dev/null | grep -o 'JobState=[A-Z_]*')
+  case $state in JobState=COMPLETED|JobState=FAILED|JobState=CANCELLED|JobState=TIMEOUT|\
+                 JobState=NODE_FAIL|JobState=OUT_OF_MEMORY|JobState=BOOT_FAIL|JobState=DEADLINE)
+    break ;;
+  esac
+  sleep 2
+done
+restarts=$(timeout 10 scontrol show job -o "$job" 2>/dev/null | grep -o 'Restarts=[0-9]*' | cut -d= -f2)
+check "the job completed ($state)" [ "$state" = JobState=COMPLETED ]
+check "SLURM signalled the job and it requeued itself (restarts: ${restarts:-none})" \
+  [ "${restarts:-0}" -ge 1 ]
+check "the job log shows a stop by signal" grep -q "^\[hpcnas\] stopped by signal 10" "$WORK/job.out"
+check "the requeued job resumed the run file" grep -q "resuming $WORK/rl.h5" "$WORK/job.out"
+check "exactly budget rows, no id twice" unique_ids "$WORK/rl.h5" "$BUDGET"
+check "the same rows as the uninterrupted run" same_columns "$WORK/reference.h5" "$WORK/rl.h5"
+[ "$failed" -eq 0 ] || { echo "--- job log"; cat "$WORK/job.out"; }
+finish

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One real Fashion-MNIST search per strategy (random, rl, evolution), all three at once on this
-# machine, each `mpirun -n 2` (one trainer rank, one thread: arrival order and so each run are
-# reproducible; --bind-to none, or each mpirun would pin its trainer to the same core). Prints a markdown table: strategy, evaluations, wall time, best validation
-# accuracy and the best genotype. The settings are those of README's real-data table.
+# machine, each `mpirun -n 2 --bind-to none`: one trainer rank with one thread, so arrival order
+# and each run are reproducible; --bind-to none, or every mpirun would pin its trainer to the
+# same core. Prints a markdown table: strategy, evaluations, wall time, best and median
+# validation accuracy, best genotype. The settings are those of README's real-data table.
 #
 #   scripts/real-strategies.sh [extra hpcnas search options]
 #

@@ -13,6 +13,7 @@ constexpr const char* kUsage =
     "  search   neural architecture search: rank 0 runs the strategy, ranks 1..N-1 train\n"
     "  darts    DARTS supernet search, data-parallel over the ranks\n"
     "  bench    time training steps of a child network or search steps of the supernet\n"
+    "  report   a scaling study's table from its run files (--scaling)\n"
     "hpcnas <command> --help lists the command's options; hpcnas --version prints the version.\n";
 
 std::string join(int argc, char** argv) {
@@ -55,6 +56,10 @@ int run_cli(const comm::MpiContext& ctx, int argc, char** argv) {
     if (command == "darts") {
       const auto parsed = config::parse_darts(args);
       return print_help(ctx, parsed) ? kExitOk : run_darts(ctx, parsed, join(argc, argv));
+    }
+    if (command == "report") {
+      const auto parsed = config::parse_report(args);
+      return print_help(ctx, parsed) ? kExitOk : run_report(ctx, parsed);
     }
     if (command == "bench") {
       const auto parsed = config::parse_bench(args);

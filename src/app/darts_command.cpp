@@ -26,6 +26,9 @@ store::DartsEpochRow to_row(const darts::EpochRecord& r) {
   row.val_loss = r.val_loss;
   row.val_accuracy = r.val_accuracy;
   row.epoch_seconds = r.seconds;
+  row.step_seconds = r.step_seconds;
+  row.allreduce_seconds = r.allreduce_seconds;
+  row.allreduce_seconds_max = r.allreduce_seconds_max;
   row.normal_skip_connections = r.normal_skip_connections;
   row.alpha_normal = r.alpha_normal;
   row.alpha_reduce = r.alpha_reduce;
@@ -43,13 +46,13 @@ int run_darts(const comm::MpiContext& ctx, const config::Parsed<config::DartsCon
 
   // Set-up that can fail on bad input (data files, batch split, run file) ends in one agreement:
   // one line from rank 0 and exit 2 everywhere, never a hang.
+  const store::RunAttributes attrs{command_line, parsed.resolved, ctx.size(), ctx.count_nodes()};
   std::string error;
   try {
     collective = comm::make_mpi_collective();
     if (ctx.is_controller())
       run_file = std::make_unique<store::DartsFile>(store::DartsFile::create(
-          cfg.out, cfg.overwrite, store::RunAttributes{command_line, parsed.resolved},
-          darts::kEdges, darts::kOps));
+          cfg.out, cfg.overwrite, attrs, darts::kEdges, darts::kOps));
     search = std::make_unique<darts::DartsSearch>(cfg, *collective);
   } catch (const std::exception& e) {
     error = e.what();

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "hpcnas/app/cli.hpp"
@@ -33,21 +34,24 @@ std::unique_ptr<train::Evaluator> make_evaluator(const config::SearchConfig& cfg
   return train::with_forced_failures(std::move(evaluator), std::move(fail_ids));
 }
 
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 /// Rank 0's side of a search: strategy, dispatcher, run file, checkpoints and log.
 class Controller {
 public:
-  Controller(const config::SearchConfig& cfg, const config::OptionList& resolved,
-             const std::string& command_line)
-      : cfg_(cfg), config_hash_(config::defining_hash(resolved)),
+  Controller(const config::SearchConfig& cfg, const store::RunAttributes& attrs)
+      : cfg_(cfg), config_hash_(config::defining_hash(attrs.config)),
         strategy_(search::make_strategy(cfg)), dispatcher_(*strategy_, cfg.budget, cfg.seed),
         progress_(std::cout, cfg.budget,
                   cfg.evaluator == "surrogate" ? "surrogate reward" : "reward") {
     if (cfg.resume.empty()) {
       run_file_ = std::make_unique<store::RunFile>(store::RunFile::create(
-          cfg.out, cfg.overwrite, store::RunAttributes{command_line, resolved}));
+          cfg.out, cfg.overwrite, attrs));
       created_ = true;
     } else {
-      resume(resolved);
+      resume(attrs.config);
     }
   }
 
@@ -65,13 +69,20 @@ public:
               << " ranks=" << ctx.size() << " trainers=" << ctx.trainer_count()
               << " run file=" << cfg_.out << std::endl;
     comm::ControllerHooks hooks;
-    hooks.record = [this](const train::EvalResult& result) {
-      run_file_->append(result);
+    hooks.record = [this](const train::EvalResult& result, train::ControllerTiming timing) {
+      const auto start = std::chrono::steady_clock::now();
+      timing.store_seconds = std::exchange(store_seconds_, 0.0);
+      run_file_->append(result, timing);
       for (const auto& update : strategy_->take_updates())
         run_file_->append_controller(update);
+      store_seconds_ += seconds_since(start);
       progress_.record(result);
     };
-    hooks.checkpoint = [this](bool force) { checkpoint(force); };
+    hooks.checkpoint = [this](bool force) {
+      const auto start = std::chrono::steady_clock::now();
+      checkpoint(force);
+      store_seconds_ += seconds_since(start);
+    };
     hooks.stop_requested = stop_signalled;
     return comm::run_controller(ctx, dispatcher_, hooks, local);
   }
@@ -153,9 +164,7 @@ private:
       return;
     const auto start = std::chrono::steady_clock::now();
     store::write_checkpoint(cfg_.out, {dispatcher_.save(), config_hash_});
-    checkpoint_ms_.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-            .count());
+    checkpoint_ms_.push_back(1000 * seconds_since(start));
     written_ = true;
     last_recorded_ = dispatcher_.recorded();
     last_time_ = now;
@@ -183,6 +192,9 @@ private:
   std::int64_t last_recorded_ = 0;
   std::chrono::steady_clock::time_point last_time_;
   std::vector<double> checkpoint_ms_;
+  /// Rank 0's time in HDF5 (rows, controller rows, checkpoints) not yet handed to a row: a row
+  /// carries the time spent since the previous one, whose own append is part of it.
+  double store_seconds_ = 0;
 };
 
 } // namespace
@@ -190,16 +202,16 @@ private:
 int run_search(const comm::MpiContext& ctx, const config::Parsed<config::SearchConfig>& parsed,
                const std::string& command_line) {
   const config::SearchConfig& cfg = parsed.config;
-  install_stop_signals();
   std::unique_ptr<Controller> controller;
   std::unique_ptr<train::Evaluator> evaluator;
 
   // Set-up that can fail on bad input happens before any rank waits on another, and all ranks
   // agree on its outcome: one line from rank 0 and exit 2 everywhere, never a hang.
+  const store::RunAttributes attrs{command_line, parsed.resolved, ctx.size(), ctx.count_nodes()};
   std::string error;
   try {
     if (ctx.is_controller())
-      controller = std::make_unique<Controller>(cfg, parsed.resolved, command_line);
+      controller = std::make_unique<Controller>(cfg, attrs);
     if (ctx.trains())
       evaluator = make_evaluator(cfg, ctx.rank());
   } catch (const std::exception& e) {

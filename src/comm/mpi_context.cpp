@@ -3,6 +3,9 @@
 #include <mpi.h>
 
 #include <cstdlib>
+#include <cstring>
+#include <set>
+#include <string>
 #include <vector>
 
 namespace hpcnas::comm {
@@ -36,6 +39,29 @@ std::string MpiContext::agree_on_error(const std::string& local_error) const {
   MPI_Bcast(text.data(), length, MPI_CHAR, first_failed, MPI_COMM_WORLD);
   const std::string where = size_ > 1 ? "rank " + std::to_string(first_failed) + ": " : "";
   return where + std::string(text.begin(), text.end());
+}
+
+int MpiContext::count_nodes() const {
+  // SLURM names the node a task runs on; that also tells apart emulated nodes on one host.
+  char name[MPI_MAX_PROCESSOR_NAME] = {};
+  if (const char* slurm_node = std::getenv("SLURMD_NODENAME")) {
+    std::strncpy(name, slurm_node, sizeof(name) - 1);
+  } else {
+    int length = 0;
+    MPI_Get_processor_name(name, &length);
+  }
+  std::vector<char> names(rank_ == 0 ? static_cast<std::size_t>(size_) * sizeof(name) : 0);
+  MPI_Gather(name, sizeof(name), MPI_CHAR, names.data(), sizeof(name), MPI_CHAR, 0,
+             MPI_COMM_WORLD);
+  int count = 0;
+  if (rank_ == 0) {
+    std::set<std::string> distinct;
+    for (int r = 0; r < size_; ++r)
+      distinct.insert(std::string(names.data() + r * sizeof(name)));
+    count = static_cast<int>(distinct.size());
+  }
+  MPI_Bcast(&count, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  return count;
 }
 
 void MpiContext::abort(int code) const {

@@ -5,9 +5,11 @@
 
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <type_traits>
+#include <utility>
 
 namespace hpcnas::comm {
 namespace {
@@ -102,26 +104,45 @@ train::EvalResult unpack_result(const std::vector<char>& bytes) {
 
 PoolExit run_controller(const MpiContext& ctx, search::Dispatcher& dispatcher,
                         const ControllerHooks& hooks, train::Evaluator* local) {
-  auto accept = [&](const train::EvalResult& result) {
-    dispatcher.accept(result);
-    hooks.record(result);
+  // Rank 0's time in the strategy (Dispatcher::accept observes, next_request proposes), handed
+  // to the record of the result that caused it.
+  double strategy_seconds = 0;
+  auto timed = [&strategy_seconds](const auto& step) {
+    const auto start = std::chrono::steady_clock::now();
+    step();
+    strategy_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  auto next_request = [&] {
+    std::optional<train::EvalRequest> request;
+    timed([&] { request = dispatcher.next_request(); });
+    return request;
+  };
+  auto accept = [&](const train::EvalResult& result) { timed([&] { dispatcher.accept(result); }); };
+  auto record = [&](const train::EvalResult& result, train::ControllerTiming timing) {
+    timing.strategy_seconds = std::exchange(strategy_seconds, 0.0);
+    hooks.record(result, timing);
   };
 
   if (ctx.size() == 1) {
     if (local == nullptr)
       throw std::logic_error("one-rank run needs a local evaluator");
     local->set_interrupt(hooks.stop_requested);
-    auto request = dispatcher.next_request();
+    auto request = next_request();
     hooks.checkpoint(false);
     while (request) {
+      train::ControllerTiming timing;
+      timing.dispatched = train::unix_time();
       train::EvalResult result = local->evaluate(*request);
+      timing.received = train::unix_time();
       if (result.status == train::EvalStatus::kInterrupted || hooks.stop_requested()) {
         hooks.checkpoint(true);
         return PoolExit::kStopped;
       }
       result.rank = 0;
       accept(result);
-      request = dispatcher.next_request();
+      request = next_request();
+      record(result, timing);
       hooks.checkpoint(false);
     }
     return PoolExit::kCompleted;
@@ -129,9 +150,11 @@ PoolExit run_controller(const MpiContext& ctx, search::Dispatcher& dispatcher,
 
   const std::vector<char> no_more_work;
   std::vector<bool> busy(ctx.size(), false);
+  std::vector<double> dispatched_at(ctx.size(), 0.0);
   auto dispatch = [&](int trainer) {
-    auto request = dispatcher.next_request();
+    auto request = next_request();
     busy[trainer] = request.has_value();
+    dispatched_at[trainer] = train::unix_time();
     if (request)
       send(pack_request(*request), trainer, kWork);
     else
@@ -160,8 +183,14 @@ PoolExit run_controller(const MpiContext& ctx, search::Dispatcher& dispatcher,
     if (status.MPI_TAG != kResult)
       throw std::runtime_error("pool protocol: unexpected tag " + std::to_string(status.MPI_TAG) +
                                " from rank " + std::to_string(status.MPI_SOURCE));
-    accept(unpack_result(receive(status)));
-    dispatch(status.MPI_SOURCE);
+    const int trainer = status.MPI_SOURCE;
+    const train::EvalResult result = unpack_result(receive(status));
+    train::ControllerTiming timing;
+    timing.dispatched = dispatched_at[trainer];
+    timing.received = train::unix_time();
+    accept(result);
+    dispatch(trainer);
+    record(result, timing);
     hooks.checkpoint(false);
   }
   stop_busy_trainers();

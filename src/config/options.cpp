@@ -344,6 +344,24 @@ Parsed<BenchConfig> parse_bench(const std::vector<std::string>& args) {
   return out;
 }
 
+Parsed<ReportConfig> parse_report(const std::vector<std::string>& args) {
+  Parsed<ReportConfig> out;
+  ReportConfig& cfg = out.config;
+  po::options_description options("hpcnas report [options]");
+  po::options_description report("Report");
+  auto add = report.add_options();
+  add("scaling", po::value<std::vector<std::string>>(&cfg.scaling)->multitoken(),
+      "run files of a scaling study (search or darts): throughput, speed-up and efficiency "
+      "against the run with the fewest workers");
+  add("csv", po::bool_switch(&cfg.csv), "print comma-separated values instead of a table");
+  options.add(report);
+  parse_into(out, options, args);
+  if (out.help)
+    return out;
+  require(!cfg.scaling.empty(), "--scaling needs at least one run file");
+  return out;
+}
+
 Parsed<DartsConfig> parse_darts(const std::vector<std::string>& args) {
   Parsed<DartsConfig> out;
   DartsConfig& cfg = out.config;

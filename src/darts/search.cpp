@@ -78,14 +78,32 @@ double median(std::vector<double> v) {
 
 } // namespace
 
+/// Every rank's step and allreduce seconds of the epoch, summed into per-rank slots so that
+/// every rank can take the mean and the maximum.
+void record_step_times(comm::Collective& collective, double step_seconds,
+                       double allreduce_seconds, EpochRecord& record) {
+  const auto n = static_cast<std::size_t>(collective.size());
+  std::vector<double> slots(2 * n, 0.0);
+  slots[collective.rank()] = step_seconds;
+  slots[n + collective.rank()] = allreduce_seconds;
+  collective.allreduce_sum(slots.data(), slots.size(), comm::DataType::kFloat64);
+  for (std::size_t r = 0; r < n; ++r) {
+    record.step_seconds += slots[r] / static_cast<double>(n);
+    record.allreduce_seconds += slots[n + r] / static_cast<double>(n);
+    record.allreduce_seconds_max = std::max(record.allreduce_seconds_max, slots[n + r]);
+  }
+}
+
 struct DartsSearch::Impl {
   config::DartsConfig cfg;
   comm::Collective& collective;
+  comm::TimedCollective timed; ///< the architect's collective: times the step's allreduces
   data::DataSplits splits;
   std::unique_ptr<Architect> architect;
   bool started = false; ///< rank 0's parameters broadcast (first epoch)
 
-  Impl(const config::DartsConfig& c, comm::Collective& coll) : cfg(c), collective(coll) {}
+  Impl(const config::DartsConfig& c, comm::Collective& coll)
+      : cfg(c), collective(coll), timed(coll) {}
 
   /// Micro-batches of this rank from the global batch `indices` of `set`.
   std::vector<Batch> shard(const data::Dataset& set, const std::vector<std::int64_t>& indices) {
@@ -135,7 +153,7 @@ DartsSearch::DartsSearch(const config::DartsConfig& cfg, comm::Collective& colle
   options.stem_multiplier = cfg.network.stem_multiplier;
   Supernet net(options);
   net->train();
-  s.architect = std::make_unique<Architect>(net, architect_options(cfg), collective);
+  s.architect = std::make_unique<Architect>(net, architect_options(cfg), s.timed);
 }
 
 DartsSearch::~DartsSearch() = default;
@@ -164,6 +182,8 @@ EpochRecord DartsSearch::run_epoch(int epoch) {
   net->train();
   StepStats train;
   const std::int64_t n_val = s.splits.validation.size();
+  const auto steps_start = Clock::now();
+  s.timed.take_allreduce_seconds();
   for (std::int64_t b = 0; b < steps; ++b) {
     const std::vector<std::int64_t> train_idx(train_order.begin() + b * batch,
                                               train_order.begin() + (b + 1) * batch);
@@ -178,6 +198,8 @@ EpochRecord DartsSearch::run_epoch(int epoch) {
     train.count += st.count;
   }
   record.steps = steps;
+  record_step_times(s.collective, seconds_since(steps_start), s.timed.take_allreduce_seconds(),
+                    record);
 
   // Validation on the whole split: rank r takes images r, r + N, ...
   s.architect->average_batchnorm_statistics();

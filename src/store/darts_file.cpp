@@ -7,6 +7,7 @@
 
 #include "hpcnas/store/hdf5_handle.hpp"
 #include "hpcnas/store/table.hpp"
+#include "root_attributes.hpp"
 
 namespace hpcnas::store {
 
@@ -22,6 +23,8 @@ const std::vector<ColumnSpec> kEpochColumns{
     {"train_loss", K::kFloat64},    {"train_accuracy", K::kFloat64},
     {"val_loss", K::kFloat64},      {"val_accuracy", K::kFloat64},
     {"epoch_seconds", K::kFloat64}, {"normal_skip_connections", K::kInt32},
+    {"step_seconds", K::kFloat64},  {"allreduce_seconds", K::kFloat64},
+    {"allreduce_seconds_max", K::kFloat64},
 };
 constexpr const char* kGroup = "darts";
 constexpr const char* kEpochs = "darts/epochs";
@@ -64,12 +67,8 @@ DartsFile DartsFile::create(const std::string& path, bool overwrite, const RunAt
       "H5Fcreate", path, "/"));
   try {
     const hid_t root = impl->file.get();
-    hdf5::write_int_attribute(root, "schema_version", kSchemaVersion, path);
-    hdf5::write_string_attribute(root, "hpcnas_version", HPCNAS_VERSION, path);
+    write_root_attributes(root, attrs, path);
     hdf5::write_string_attribute(root, "kind", "darts", path);
-    hdf5::write_string_attribute(root, "command_line", attrs.command_line, path);
-    for (const auto& [name, value] : attrs.config)
-      hdf5::write_string_attribute(root, "config." + name, value, path);
     impl->group = hdf5::Group(check(H5Gcreate2(root, kGroup, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                                     "H5Gcreate2", path, "/darts"));
     impl->epochs = TableWriter(root, path, kEpochs, kEpochColumns);
@@ -127,7 +126,8 @@ void DartsFile::append(const DartsEpochRow& row) {
   const char* genotype = row.genotype.c_str();
   s.epochs.append({&row.epoch, &row.steps, &genotype, &row.learning_rate, &row.train_loss,
                    &row.train_accuracy, &row.val_loss, &row.val_accuracy, &row.epoch_seconds,
-                   &row.normal_skip_connections});
+                   &row.normal_skip_connections, &row.step_seconds, &row.allreduce_seconds,
+                   &row.allreduce_seconds_max});
   s.flush();
 }
 
@@ -144,7 +144,8 @@ DartsHistory read_darts(const std::string& path) {
   const TableReader reader(file.get(), path, kEpochs, kEpochColumns);
   std::vector<std::int64_t> epoch, steps;
   std::vector<std::string> genotype;
-  std::vector<double> lr, train_loss, train_acc, val_loss, val_acc, seconds;
+  std::vector<double> lr, train_loss, train_acc, val_loss, val_acc, seconds, step_seconds,
+      allreduce_seconds, allreduce_seconds_max;
   std::vector<std::int32_t> skips;
   reader.read(0, epoch);
   reader.read(1, steps);
@@ -156,6 +157,9 @@ DartsHistory read_darts(const std::string& path) {
   reader.read(7, val_acc);
   reader.read(8, seconds);
   reader.read(9, skips);
+  reader.read(10, step_seconds);
+  reader.read(11, allreduce_seconds);
+  reader.read(12, allreduce_seconds_max);
 
   DartsHistory history;
   std::array<std::vector<double>, 2> alpha;
@@ -191,6 +195,9 @@ DartsHistory read_darts(const std::string& path) {
     row.val_accuracy = val_acc[r];
     row.epoch_seconds = seconds[r];
     row.normal_skip_connections = skips[r];
+    row.step_seconds = step_seconds[r];
+    row.allreduce_seconds = allreduce_seconds[r];
+    row.allreduce_seconds_max = allreduce_seconds_max[r];
     row.alpha_normal.assign(alpha[0].begin() + r * cells, alpha[0].begin() + (r + 1) * cells);
     row.alpha_reduce.assign(alpha[1].begin() + r * cells, alpha[1].begin() + (r + 1) * cells);
     history.epochs.push_back(std::move(row));

@@ -8,6 +8,7 @@
 
 #include "hpcnas/store/hdf5_handle.hpp"
 #include "hpcnas/store/table.hpp"
+#include "root_attributes.hpp"
 
 namespace hpcnas::store {
 
@@ -24,7 +25,9 @@ const std::vector<ColumnSpec> kEvaluationColumns{
     {"latency_ms", K::kFloat64}, {"train_seconds", K::kFloat64},
     {"rank", K::kInt32},         {"status", K::kString},
     {"message", K::kString},     {"started", K::kFloat64},
-    {"finished", K::kFloat64},
+    {"finished", K::kFloat64},   {"dispatched", K::kFloat64},
+    {"received", K::kFloat64},   {"rank0_strategy_seconds", K::kFloat64},
+    {"rank0_store_seconds", K::kFloat64},
 };
 const std::vector<ColumnSpec> kControllerColumns{
     {"update", K::kInt64},    {"mean_reward", K::kFloat64}, {"baseline", K::kFloat64},
@@ -44,6 +47,16 @@ hdf5::File open_read_only(const std::string& path) {
 }
 
 } // namespace
+
+void write_root_attributes(hid_t root, const RunAttributes& attrs, const std::string& path) {
+  hdf5::write_int_attribute(root, "schema_version", kSchemaVersion, path);
+  hdf5::write_string_attribute(root, "hpcnas_version", HPCNAS_VERSION, path);
+  hdf5::write_string_attribute(root, "command_line", attrs.command_line, path);
+  hdf5::write_int_attribute(root, "ranks", attrs.ranks, path);
+  hdf5::write_int_attribute(root, "nodes", attrs.nodes, path);
+  for (const auto& [name, value] : attrs.config)
+    hdf5::write_string_attribute(root, "config." + name, value, path);
+}
 
 struct RunFile::Impl {
   std::string path;
@@ -77,12 +90,7 @@ RunFile RunFile::create(const std::string& path, bool overwrite, const RunAttrib
       "H5Fcreate", path, "/"));
   try {
     const hid_t root = impl->file.get();
-    hdf5::write_int_attribute(root, "schema_version", kSchemaVersion, path);
-    hdf5::write_string_attribute(root, "hpcnas_version", HPCNAS_VERSION, path);
-    hdf5::write_string_attribute(root, "command_line", attrs.command_line, path);
-    for (const auto& [name, value] : attrs.config) {
-      hdf5::write_string_attribute(root, "config." + name, value, path);
-    }
+    write_root_attributes(root, attrs, path);
 
     impl->evaluations = TableWriter(root, path, kEvaluations, kEvaluationColumns);
     impl->controller = TableWriter(root, path, kController, kControllerColumns);
@@ -124,7 +132,7 @@ RunFile RunFile::open_append(const std::string& path) {
 
 std::int64_t RunFile::controller_rows() const { return impl_->controller.rows(); }
 
-void RunFile::append(const train::EvalResult& result) {
+void RunFile::append(const train::EvalResult& result, const train::ControllerTiming& timing) {
   const std::string genotype = result.genotype.to_string();
   const char* genotype_text = genotype.c_str();
   const char* status_text = train::status_name(result.status);
@@ -143,6 +151,10 @@ void RunFile::append(const train::EvalResult& result) {
       &message_text,
       &result.started,
       &result.finished,
+      &timing.dispatched,
+      &timing.received,
+      &timing.strategy_seconds,
+      &timing.store_seconds,
   });
   impl_->flush();
 }
@@ -192,6 +204,10 @@ EvaluationTable read_evaluations(const std::string& path) {
   reader.read(10, t.message);
   reader.read(11, t.started);
   reader.read(12, t.finished);
+  reader.read(13, t.dispatched);
+  reader.read(14, t.received);
+  reader.read(15, t.rank0_strategy_seconds);
+  reader.read(16, t.rank0_store_seconds);
   return t;
 }
 
@@ -230,6 +246,16 @@ std::vector<std::pair<std::string, std::string>> read_config(const std::string& 
 std::string read_root_attribute(const std::string& path, const std::string& name) {
   const hdf5::File file = open_read_only(path);
   return hdf5::read_string_attribute(file.get(), name, path);
+}
+
+bool has_root_attribute(const std::string& path, const std::string& name) {
+  const hdf5::File file = open_read_only(path);
+  return check(H5Aexists(file.get(), name.c_str()), "H5Aexists", path, "/") > 0;
+}
+
+int read_root_int_attribute(const std::string& path, const std::string& name) {
+  const hdf5::File file = open_read_only(path);
+  return hdf5::read_int_attribute(file.get(), name, path);
 }
 
 } // namespace hpcnas::store

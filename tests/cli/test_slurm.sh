@@ -10,28 +10,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 HPCNAS=$1
 MPIEXEC=$2
 REPOSITORY=$3
-SLURM_SCRIPTS=${HPCNAS_SLURM_SCRIPTS:-$REPOSITORY/../shared/slurm}
-[ "$(id -u)" = 0 ] || { echo "SKIPPED: the local SLURM needs root"; exit 77; }
-[ -f "$SLURM_SCRIPTS/start-local-slurm.sh" ] ||
-  { echo "FAILED: no start-local-slurm.sh in $SLURM_SCRIPTS"; exit 1; }
-
 WORK=$(mktemp -d)
-chmod 755 "$WORK"  # munged wants every folder above its socket searchable by all
-SLURM_DIR=$WORK/slurm
-# A port of its own, so a second test run or a user's cluster on this host does not collide.
-export LOCAL_SLURM_PORT=$((20000 + $$ % 20000)) LOCAL_SLURM_NODES=1 LOCAL_SLURM_CPUS=4
+source "$(dirname "${BASH_SOURCE[0]}")/local_slurm.sh"
 cleanup() {
   [ -n "${job:-}" ] && timeout 10 scancel "$job" 2>/dev/null
-  timeout 60 bash "$SLURM_SCRIPTS/stop-local-slurm.sh" "$SLURM_DIR" >/dev/null 2>&1
+  stop_local_slurm
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-if ! timeout 120 bash "$SLURM_SCRIPTS/start-local-slurm.sh" "$SLURM_DIR" >/dev/null 2>"$WORK/start.log"; then
-  cat "$WORK/start.log"
-  echo "FAILED: the local SLURM did not start"
-  exit 1
-fi
-source "$SLURM_DIR/env.sh"
+start_local_slurm 1
 
 BUDGET=40
 ARGS="--evaluator surrogate --seed 5 --checkpoint-every 5"
@@ -68,5 +55,8 @@ check "the job log shows a stop by signal" grep -q "^\[hpcnas\] stopped by signa
 check "the requeued job resumed the run file" grep -q "resuming $WORK/rl.h5" "$WORK/job.out"
 check "exactly budget rows, no id twice" unique_ids "$WORK/rl.h5" "$BUDGET"
 check "the same rows as the uninterrupted run" same_columns "$WORK/reference.h5" "$WORK/rl.h5"
-[ "$failed" -eq 0 ] || { echo "--- job log"; cat "$WORK/job.out"; }
+if [ "$failed" -ne 0 ]; then
+  echo "--- job log"; cat "$WORK/job.out"
+  echo "--- slurmctld log (job $job)"; grep -i -E "signal|requeue|JobId=$job " "$SLURM_DIR/log/slurmctld.log" | tail -n 30
+fi
 finish

@@ -48,6 +48,8 @@ RunAttributes test_attributes() {
   RunAttributes attrs;
   attrs.command_line = "hpcnas search --strategy rl --out run.h5";
   attrs.config = {{"strategy", "rl"}, {"budget", "100"}, {"out", "run.h5"}};
+  attrs.ranks = 64;
+  attrs.nodes = 4;
   return attrs;
 }
 
@@ -71,6 +73,16 @@ train::EvalResult make_result(std::int64_t id, std::mt19937_64& rng) {
   return r;
 }
 
+/// Rank 0's timing of row `id`: distinct, non-round values per field.
+train::ControllerTiming make_timing(std::int64_t id) {
+  train::ControllerTiming t;
+  t.dispatched = 1.7e9 + 0.1 * static_cast<double>(id);
+  t.received = t.dispatched + 12.5 + 1.0 / 3.0;
+  t.strategy_seconds = 1e-4 * static_cast<double>(id + 1);
+  t.store_seconds = 2e-3 / static_cast<double>(id + 1);
+  return t;
+}
+
 void check_row(const EvaluationTable& t, std::size_t i, const train::EvalResult& r) {
   INFO("row " << i);
   CHECK(t.id[i] == r.id);
@@ -86,6 +98,11 @@ void check_row(const EvaluationTable& t, std::size_t i, const train::EvalResult&
   CHECK(t.message[i] == r.message);
   CHECK(t.started[i] == r.started);
   CHECK(t.finished[i] == r.finished);
+  const train::ControllerTiming timing = make_timing(r.id);
+  CHECK(t.dispatched[i] == timing.dispatched);
+  CHECK(t.received[i] == timing.received);
+  CHECK(t.rank0_strategy_seconds[i] == timing.strategy_seconds);
+  CHECK(t.rank0_store_seconds[i] == timing.store_seconds);
 }
 
 void check_columns_have(const EvaluationTable& t, std::size_t rows) {
@@ -102,6 +119,10 @@ void check_columns_have(const EvaluationTable& t, std::size_t rows) {
   CHECK(t.message.size() == rows);
   CHECK(t.started.size() == rows);
   CHECK(t.finished.size() == rows);
+  CHECK(t.dispatched.size() == rows);
+  CHECK(t.received.size() == rows);
+  CHECK(t.rank0_strategy_seconds.size() == rows);
+  CHECK(t.rank0_store_seconds.size() == rows);
 }
 
 std::string store_error(const std::function<void()>& action) {
@@ -150,9 +171,9 @@ with h5py.File(sys.argv[1], 'r') as f:
     text = g.asstr()[0]
     assert isinstance(text, str)
     assert isinstance(f.attrs['command_line'], str)
-    assert int(f.attrs['schema_version']) == 1
+    assert int(f.attrs['schema_version']) == 2
     sizes = {len(ev[c]) for c in ev}
-    assert len(ev) == 13 and len(sizes) == 1, sizes
+    assert len(ev) == 17 and len(sizes) == 1, sizes
     print('rows=%d genotype=%s status=%s' % (len(ev['id']), type(text).__name__,
                                            ev['status'].asstr()[0]))
     print(text)
@@ -176,7 +197,7 @@ TEST_CASE("a run file stores every column of every row exactly", "[store]") {
     CHECK(file.rows() == 0);
     CHECK(read_evaluations(path).rows() == 0);
     for (const auto& r : results) {
-      file.append(r);
+      file.append(r, make_timing(r.id));
     }
     CHECK(file.rows() == 9);
     // Readable while the writer still holds the file open.
@@ -204,6 +225,10 @@ TEST_CASE("root attributes hold versions, command line and configuration", "[sto
   CHECK(read_root_attribute(path, "config.strategy") == "rl");
   CHECK(read_root_attribute(path, "config.budget") == "100");
   CHECK(read_root_attribute(path, "config.out") == "run.h5");
+  CHECK(read_root_int_attribute(path, "ranks") == 64);
+  CHECK(read_root_int_attribute(path, "nodes") == 4);
+  CHECK(has_root_attribute(path, "nodes"));
+  CHECK_FALSE(has_root_attribute(path, "kind"));
 
   const std::string missing = store_error([&] { read_root_attribute(path, "config.nope"); });
   CHECK_THAT(missing, Catch::Contains(path) && Catch::Contains("config.nope"));
@@ -217,7 +242,7 @@ TEST_CASE("create refuses to replace an existing file unless told to", "[store]"
   std::mt19937_64 rng(1);
   {
     RunFile file = RunFile::create(path, false, test_attributes());
-    file.append(make_result(0, rng));
+    file.append(make_result(0, rng), make_timing(0));
   }
 
   const std::string refused = store_error([&] { RunFile::create(path, false, test_attributes()); });
@@ -247,13 +272,13 @@ TEST_CASE("a RunFile can be moved and keeps appending", "[store]") {
   TempDir dir;
   std::mt19937_64 rng(3);
   RunFile a = RunFile::create(dir.file("a.h5"), false, test_attributes());
-  a.append(make_result(0, rng));
+  a.append(make_result(0, rng), make_timing(0));
   RunFile b(std::move(a));
-  b.append(make_result(1, rng));
+  b.append(make_result(1, rng), make_timing(1));
   CHECK(b.rows() == 2);
   RunFile c = RunFile::create(dir.file("c.h5"), false, test_attributes());
   c = std::move(b); // closes c.h5, takes over a.h5
-  c.append(make_result(2, rng));
+  c.append(make_result(2, rng), make_timing(2));
   CHECK(c.path() == dir.file("a.h5"));
   CHECK(read_evaluations(dir.file("a.h5")).rows() == 3);
   CHECK(read_evaluations(dir.file("c.h5")).rows() == 0);
@@ -272,7 +297,7 @@ TEST_CASE("rows flushed before the writer is killed survive", "[store]") {
       std::mt19937_64 rng(7);
       RunFile file = RunFile::create(path, false, test_attributes());
       for (int id = 0; id < kRows; ++id) {
-        file.append(make_result(id, rng));
+        file.append(make_result(id, rng), make_timing(id));
       }
       ::raise(SIGKILL);
     } catch (...) {
@@ -338,7 +363,7 @@ TEST_CASE("a missing, corrupt or foreign file is a StoreError naming the path", 
     std::mt19937_64 rng(9);
     RunFile file = RunFile::create(truncated, false, test_attributes());
     for (int id = 0; id < 20; ++id) {
-      file.append(make_result(id, rng));
+      file.append(make_result(id, rng), make_timing(id));
     }
   }
   fs::resize_file(truncated, fs::file_size(truncated) / 3);
@@ -354,7 +379,7 @@ TEST_CASE("h5py reads a run file while it is being written", "[store]") {
   std::vector<train::EvalResult> results;
   for (int id = 0; id < 3; ++id) {
     results.push_back(make_result(id, rng));
-    file.append(results.back());
+    file.append(results.back(), make_timing(results.back().id));
   }
   int status = 0;
   const std::string output = run_h5py(dir, kH5pyScript, path, status);
@@ -380,7 +405,7 @@ TEST_CASE("controller updates form their own table", "[store]") {
       file.append_controller(update);
     }
     std::mt19937_64 rng(1);
-    file.append(make_result(0, rng));
+    file.append(make_result(0, rng), make_timing(0));
   }
   const ControllerTable c = read_controller(path);
   REQUIRE(c.rows() == 3);

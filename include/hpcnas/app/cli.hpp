@@ -27,6 +27,9 @@ int run_search(const comm::MpiContext& ctx, const config::Parsed<config::SearchC
 int run_darts(const comm::MpiContext& ctx, const config::Parsed<config::DartsConfig>& parsed,
               const std::string& command_line);
 
+/// `hpcnas report`: reads run files on rank 0 and prints. Returns the exit code.
+int run_report(const comm::MpiContext& ctx, const config::Parsed<config::ReportConfig>& parsed);
+
 /// `hpcnas bench`. Returns the exit code.
 int run_bench(const comm::MpiContext& ctx, const config::Parsed<config::BenchConfig>& parsed);
 

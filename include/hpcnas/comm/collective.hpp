@@ -15,10 +15,12 @@
 /// This header is free of MPI, NCCL and torch: parts that only call a Collective need not link
 /// them.
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace hpcnas::comm {
 
@@ -47,6 +49,32 @@ public:
   virtual std::string name() const = 0;
   /// Whether buffers live in device (GPU) memory.
   virtual bool on_device() const { return false; }
+};
+
+/// Forwards to another collective and adds up this rank's wall time inside allreduce_sum (for
+/// scaling studies: the allreduce's share of a step).
+class TimedCollective : public Collective {
+public:
+  explicit TimedCollective(Collective& inner) : inner_(inner) {}
+  void allreduce_sum(void* data, std::size_t count, DataType type) override {
+    const auto start = std::chrono::steady_clock::now();
+    inner_.allreduce_sum(data, count, type);
+    allreduce_seconds_ +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  void broadcast(void* data, std::size_t count, DataType type, int root) override {
+    inner_.broadcast(data, count, type, root);
+  }
+  int rank() const override { return inner_.rank(); }
+  int size() const override { return inner_.size(); }
+  std::string name() const override { return inner_.name(); }
+  bool on_device() const override { return inner_.on_device(); }
+  /// Seconds inside allreduce_sum since construction or the last call, which restarts the sum.
+  double take_allreduce_seconds() { return std::exchange(allreduce_seconds_, 0.0); }
+
+private:
+  Collective& inner_;
+  double allreduce_seconds_ = 0;
 };
 
 /// One process: the sum over one rank is the buffer itself.

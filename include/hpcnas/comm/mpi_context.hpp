@@ -28,6 +28,10 @@ public:
   /// rank 0 print one line and every rank exit with the same code, with nobody left waiting.
   std::string agree_on_error(const std::string& local_error) const;
 
+  /// Collective: the number of distinct nodes the ranks run on (SLURM's node name where set,
+  /// else the MPI processor name), on every rank.
+  int count_nodes() const;
+
   /// Ends the whole job (every rank) with this exit code: for errors after set-up.
   [[noreturn]] void abort(int code) const;
 

@@ -8,11 +8,12 @@
 ///                                       encoding, then the failure message)
 ///   trainer -> controller  tag kStopping (empty) the trainer was signalled: stop the run
 /// Each trainer holds at most one request. The controller primes every trainer from the
-/// Dispatcher, then for each result that arrives: accept it, record it (the run file is flushed),
-/// hand that trainer its next request (or kStop when none is left), and let the checkpoint hook
-/// run. The loop ends when `budget` results are recorded, so every rank leaves with nothing
-/// pending; or, on a stop request, after a forced checkpoint and kStop to every trainer, when
-/// results still in flight are dropped (the checkpoint owes them to the resumed run). Waiting is
+/// Dispatcher, then for each result that arrives: accepts it, hands that trainer its next request
+/// (or kStop when none is left), and only then records the result (the run file is flushed), so
+/// a trainer never waits for the file system; then the checkpoint hook runs. The loop ends when
+/// `budget` results are recorded, so every rank leaves with nothing pending; or, on a stop
+/// request, after a forced checkpoint and kStop to every trainer, when results still in flight
+/// are dropped (the checkpoint owes them to the resumed run). Waiting is
 /// by polling with a short sleep, so an idle controller does not take a core from trainers that
 /// share its node.
 
@@ -28,8 +29,9 @@ namespace hpcnas::comm {
 
 /// What the controller does besides dispatching; all run on rank 0.
 struct ControllerHooks {
-  /// A result, in arrival order, after the dispatcher accepted it.
-  std::function<void(const train::EvalResult&)> record;
+  /// A result, in arrival order, after the dispatcher accepted it, with rank 0's timing of it
+  /// (store_seconds is the hook's to fill).
+  std::function<void(const train::EvalResult&, const train::ControllerTiming&)> record;
   /// After each dispatch round; `force` on a stop. Writes a checkpoint when one is due.
   std::function<void(bool force)> checkpoint;
   /// Polled while waiting: a signal asked the run to stop.

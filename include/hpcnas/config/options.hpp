@@ -53,6 +53,9 @@ std::string defining_hash(const OptionList& resolved);
 /// `hpcnas bench`. Throws ConfigError.
 Parsed<BenchConfig> parse_bench(const std::vector<std::string>& args);
 
+/// `hpcnas report`. Throws ConfigError.
+Parsed<ReportConfig> parse_report(const std::vector<std::string>& args);
+
 /// `hpcnas darts`. Throws ConfigError.
 Parsed<DartsConfig> parse_darts(const std::vector<std::string>& args);
 

@@ -132,4 +132,10 @@ struct BenchConfig {
   NetworkConfig network;
 };
 
+/// `hpcnas report`.
+struct ReportConfig {
+  std::vector<std::string> scaling; ///< run files of one scaling study
+  bool csv = false;                 ///< comma-separated values instead of a markdown table
+};
+
 } // namespace hpcnas::config

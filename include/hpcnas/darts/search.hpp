@@ -30,6 +30,9 @@ struct EpochRecord {
   double val_loss = 0;       ///< the whole validation split, BatchNorm in inference mode
   double val_accuracy = 0;
   double seconds = 0;               ///< wall time of the epoch (search steps and validation)
+  double step_seconds = 0;          ///< time in search steps, mean over ranks
+  double allreduce_seconds = 0;     ///< of which inside the allreduce, mean over ranks
+  double allreduce_seconds_max = 0; ///< the same, of the rank that waited longest
   std::vector<double> alpha_normal; ///< [kEdges * kOps] row-major, after the epoch
   std::vector<double> alpha_reduce;
   space::Genotype genotype; ///< derived by the DARTS rule

@@ -28,6 +28,9 @@ struct DartsEpochRow {
   double val_loss = 0;
   double val_accuracy = 0;
   double epoch_seconds = 0;
+  double step_seconds = 0;          ///< in search steps, mean over ranks
+  double allreduce_seconds = 0;     ///< of which in the gradient allreduce, mean over ranks
+  double allreduce_seconds_max = 0; ///< the same, the slowest rank
   std::int32_t normal_skip_connections = 0;
   std::vector<double> alpha_normal; ///< edges * ops values, row-major
   std::vector<double> alpha_reduce;

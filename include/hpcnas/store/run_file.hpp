@@ -1,7 +1,8 @@
 #pragma once
 /// The HDF5 run file, written by rank 0 only. Layout:
-///   /                 attributes: schema_version, hpcnas_version, command_line, and one string
-///                     attribute "config.<option>" per resolved option
+///   /                 attributes: schema_version, hpcnas_version, command_line, ranks and nodes
+///                     (of the run that created it), one string attribute "config.<option>" per
+///                     resolved option
 ///   /evaluations/<c>  one 1-D extendible, chunked dataset per column c (see EvaluationTable)
 /// Each append extends every column by one row and flushes the file, so a crash loses at most
 /// in-flight work and h5py/h5dump read the file while the run goes on.
@@ -18,7 +19,8 @@
 
 namespace hpcnas::store {
 
-inline constexpr int kSchemaVersion = 1;
+/// 2: rank 0's timing columns (dispatched, received, rank0_*_seconds), ranks and nodes on `/`.
+inline constexpr int kSchemaVersion = 2;
 
 /// Any HDF5 failure, with the file and object path in the message.
 class StoreError : public std::runtime_error {
@@ -30,6 +32,8 @@ public:
 struct RunAttributes {
   std::string command_line;
   std::vector<std::pair<std::string, std::string>> config; ///< resolved option -> value
+  int ranks = 1; ///< MPI ranks
+  int nodes = 1; ///< distinct hosts among them
 };
 
 /// The columns of /evaluations, read back whole (for tests, report and resume).
@@ -47,6 +51,10 @@ struct EvaluationTable {
   std::vector<std::string> message;
   std::vector<double> started;
   std::vector<double> finished;
+  std::vector<double> dispatched; ///< ControllerTiming, one column per field
+  std::vector<double> received;
+  std::vector<double> rank0_strategy_seconds;
+  std::vector<double> rank0_store_seconds;
   std::size_t rows() const { return id.size(); }
   /// Row `row` as the result it recorded (resume replays these).
   train::EvalResult result(std::size_t row) const;
@@ -75,7 +83,7 @@ public:
   ~RunFile();
 
   /// Appends one row to every column of /evaluations and flushes the file.
-  void append(const train::EvalResult& result);
+  void append(const train::EvalResult& result, const train::ControllerTiming& timing);
   /// Appends one row to /controller and flushes the file.
   void append_controller(const search::ControllerUpdate& update);
   std::int64_t rows() const;
@@ -99,5 +107,9 @@ std::vector<std::pair<std::string, std::string>> read_config(const std::string& 
 
 /// Reads a string attribute of `/`; throws StoreError when it is missing.
 std::string read_root_attribute(const std::string& path, const std::string& name);
+/// Whether `/` has the attribute `name`.
+bool has_root_attribute(const std::string& path, const std::string& name);
+/// Reads an integer attribute of `/`; throws StoreError when it is missing.
+int read_root_int_attribute(const std::string& path, const std::string& name);
 
 } // namespace hpcnas::store

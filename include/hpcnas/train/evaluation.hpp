@@ -54,6 +54,15 @@ struct EvalResult {
   std::string message;   ///< cause of a failure; empty when ok
 };
 
+/// Rank 0's side of one evaluation, recorded beside the trainer's result for scaling studies
+/// (per-rank busy, idle and communication time after the fact).
+struct ControllerTiming {
+  double dispatched = 0;       ///< Unix time (s) rank 0 sent the request
+  double received = 0;         ///< Unix time (s) rank 0 received the result
+  double strategy_seconds = 0; ///< rank 0 in the strategy: accepting it, proposing the next
+  double store_seconds = 0;    ///< rank 0 in HDF5 since the previous row (its append, checkpoints)
+};
+
 /// Trains and measures one child (or imitates it). Implementations catch their own failures
 /// and report them through EvalResult::status.
 class Evaluator {

@@ -20,12 +20,14 @@
 #     --time HH:MM:SS         each job's time limit (default 01:00:00)
 #     --out DIR               the study's folder (default scaling-<date>)
 #     --sbatch "OPTIONS"      more sbatch options, e.g. "--partition gpu --account x"
+#     --serial                submit each job after the previous one ended (when the runs would
+#                             share cores, e.g. emulated nodes on one host), not all at once
 # Environment: HPCNAS (default build/hpcnas), SLURM_WAIT_TIMEOUT (seconds to wait for the jobs,
 # default: no limit). Run it from the repository root on a login node.
 set -euo pipefail
 
 nodes_list=1,2,4 tasks_per_node=4 kind=search mode=surrogate eval_seconds=1 evals_per_trainer=20
-budget=64 batch="" weak=0 time_limit=01:00:00 out="" sbatch_extra=""
+budget=64 batch="" weak=0 time_limit=01:00:00 out="" sbatch_extra="" serial=0
 die() { echo "scaling-study: $*" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
@@ -38,6 +40,7 @@ while [ $# -gt 0 ]; do
     --budget) budget=$2; shift 2 ;;
     --batch) batch=$2; shift 2 ;;
     --weak) weak=1; shift ;;
+    --serial) serial=1; shift ;;
     --time) time_limit=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --sbatch) sbatch_extra=$2; shift 2 ;;
@@ -86,6 +89,10 @@ for n in "${node_counts[@]}"; do
     --output "$out/$kind-n$n.out" $sbatch_extra --wrap "$command" >"$out/$kind-n$n.job" &
   waiters+=($!)
   echo "scaling-study: submitted $n node(s), $ranks ranks: $command"
+  if [ "$serial" = 1 ]; then
+    wait "${waiters[-1]}" || die "the job of $n node(s) failed: see $out/$kind-n$n.out"
+    unset 'waiters[-1]'
+  fi
 done
 
 # Each `sbatch --wait` returns when its job ends, with the job's exit code.

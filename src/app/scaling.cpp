@@ -115,9 +115,14 @@ void print_scaling(std::ostream& out, const std::vector<ScalingRow>& rows, bool 
          "| controller busy | allreduce share |\n"
          "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n";
   for (const auto& r : rows) {
-    std::snprintf(line, sizeof line, "| %s | %s | %d | %d | %d | %.1f %s | %.2f | %.1f %% | %s | %s |\n",
-                  r.file.c_str(), r.kind.c_str(), r.ranks, r.nodes, r.workers, r.throughput,
-                  r.kind == "darts" ? "steps/s" : "evaluations/h", r.speedup, 100 * r.efficiency,
+    char throughput[64];
+    if (r.kind == "darts")
+      std::snprintf(throughput, sizeof throughput, "%.4g steps/s", r.throughput);
+    else
+      std::snprintf(throughput, sizeof throughput, "%.1f evaluations/h", r.throughput);
+    std::snprintf(line, sizeof line, "| %s | %s | %d | %d | %d | %s | %.2f | %.1f %% | %s | %s |\n",
+                  r.file.c_str(), r.kind.c_str(), r.ranks, r.nodes, r.workers, throughput,
+                  r.speedup, 100 * r.efficiency,
                   optional_text(r.controller_busy ? std::optional(100 * *r.controller_busy)
                                                   : std::nullopt,
                                 "%.2f %%")

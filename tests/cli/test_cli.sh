@@ -48,8 +48,11 @@ import h5py, sys
 with h5py.File("run.h5", "r") as f:
     e = f["evaluations"]
     cols = ["id", "genotype", "reward", "val_accuracy", "params", "flops", "latency_ms",
-            "train_seconds", "rank", "status", "started", "finished"]
+            "train_seconds", "rank", "status", "started", "finished", "dispatched", "received",
+            "rank0_strategy_seconds", "rank0_store_seconds"]
     assert all(e[c].shape == (10,) for c in cols), "every column has 10 rows"
+    assert (e["dispatched"][:] <= e["received"][:]).all(), "dispatched before received"
+    assert int(f.attrs["ranks"]) == 3 and int(f.attrs["nodes"]) == 1
     assert sorted(e["id"][:]) == list(range(10))
     g = e["genotype"][0]
     g = g.decode() if isinstance(g, bytes) else g
@@ -58,6 +61,13 @@ with h5py.File("run.h5", "r") as f:
     assert int(f.attrs["schema_version"]) >= 1
 PY
 check "h5py reads the run file" [ $? -eq 0 ]
+
+"$HPCNAS" report --scaling run.h5 --csv >out.txt 2>err.txt
+check "report --scaling exits 0" [ $? -eq 0 ]
+check "report --scaling: a row for the run" grep -q "^run.h5,search,3,1,2," out.txt
+mpi 2 "$HPCNAS" report --scaling missing.h5 >out.txt 2>err.txt
+check "report of a missing file exits 2" [ $? -eq 2 ]
+check "report of a missing file: one line naming it" [ "$(grep -c missing.h5 err.txt)" -eq 1 ]
 
 mpi 2 "$HPCNAS" search --evaluator surrogate --budget 2 --out run.h5 >out.txt 2>err.txt
 check "existing run file exits 2" [ $? -eq 2 ]

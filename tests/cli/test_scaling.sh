@@ -2,13 +2,14 @@
 # jobs/scaling-study.sh on a real one-host SLURM of 4 emulated nodes: a surrogate search study at
 # 1, 2 and 4 nodes (4 ranks per node). Checks that it writes the table and the plots, that every
 # number of the report follows from the run files, that each run file knows its ranks and nodes,
-# and that the pool simulation predicts each measured efficiency within 10%.
+# and that the pool simulation predicts each measured efficiency (2 to 16 ranks) within 10%.
 # Needs root and the Debian packages slurm-wlm and munge (scripts/test.sh installs them).
-# usage: test_scaling.sh HPCNAS REPOSITORY
+# usage: test_scaling.sh HPCNAS MPIEXEC REPOSITORY
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 HPCNAS=$1
-REPOSITORY=$2
+MPIEXEC=$2
+REPOSITORY=$3
 WORK=$(mktemp -d)
 source "$(dirname "${BASH_SOURCE[0]}")/local_slurm.sh"
 trap 'stop_local_slurm; rm -rf "$WORK"' EXIT
@@ -51,8 +52,13 @@ print("report matches the run files:", [(r["ranks"], r["nodes"], r["throughput"]
 PY
 check "every number of the report follows from the run files" [ $? -eq 0 ]
 
-$PY "$REPOSITORY/scripts/simulate_pool.py" --check "$STUDY"/search-n*.h5 >"$WORK/simulation.txt" 2>&1
-check "the simulation predicts 4 to 16 ranks within 10%" [ $? -eq 0 ]
+# And the smallest pool, 2 ranks, started by mpirun outside SLURM.
+timeout 120 "$MPIEXEC" -n 2 --oversubscribe "$HPCNAS" search --evaluator surrogate \
+  --surrogate-seconds 0.5 --budget 8 --out "$STUDY/two.h5" >/dev/null 2>&1
+check "a 2-rank run" [ "$(rows "$STUDY/two.h5")" -eq 8 ]
+$PY "$REPOSITORY/scripts/simulate_pool.py" --check "$STUDY/two.h5" "$STUDY"/search-n*.h5 \
+  >"$WORK/simulation.txt" 2>&1
+check "the simulation predicts 2 to 16 ranks within 10%" [ $? -eq 0 ]
 if [ "$failed" -ne 0 ]; then
   echo "--- study log"; cat "$WORK/study.log"
   echo "--- simulation"; cat "$WORK/simulation.txt"

@@ -5,6 +5,7 @@
 
 #include "hpcnas/app/cli.hpp"
 #include "hpcnas/comm/collective.hpp"
+#include "hpcnas/darts/early_stop.hpp"
 #include "hpcnas/darts/search.hpp"
 #include "hpcnas/darts/supernet.hpp"
 #include "hpcnas/store/darts_file.hpp"
@@ -74,9 +75,12 @@ int run_darts(const comm::MpiContext& ctx, const config::Parsed<config::DartsCon
               << " accumulate=" << cfg.accumulate << " C=" << cfg.network.channels
               << " layers=" << cfg.network.layers << " dataset=" << cfg.data.dataset
               << " run file=" << cfg.out << std::endl;
+  darts::EarlyStop early_stop(cfg.stop_skips, cfg.stop_stable);
   search->run([&](const darts::EpochRecord& r) {
+    // Every rank decides from the same record, so all stop after the same epoch.
+    const std::string stop = early_stop.after_epoch(r.genotype, r.normal_skip_connections);
     if (!ctx.is_controller())
-      return;
+      return stop.empty();
     run_file->append(to_row(r));
     std::printf("[hpcnas] epoch %d/%d: train loss %.4f acc %.4f, val loss %.4f acc %.4f, "
                 "lr %.5f, %.1f s, normal skip connections %d\n",
@@ -87,6 +91,9 @@ int run_darts(const comm::MpiContext& ctx, const config::Parsed<config::DartsCon
       std::cout << "[hpcnas] warning: the normal cell has " << r.normal_skip_connections
                 << " skip connections: DARTS may be collapsing towards parameter-free operations"
                 << std::endl;
+    if (!stop.empty())
+      std::cout << "[hpcnas] early stop after epoch " << r.epoch + 1 << ": " << stop << std::endl;
+    return stop.empty();
   });
   if (ctx.is_controller())
     std::cout << "[hpcnas] run file: " << std::filesystem::absolute(cfg.out).string() << std::endl;

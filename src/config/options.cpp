@@ -373,6 +373,12 @@ Parsed<DartsConfig> parse_darts(const std::vector<std::string>& args) {
   add("accumulate", bound(&cfg.accumulate), "micro-batches per rank and step (K)");
   add("order", bound(&cfg.order), "1: first-order DARTS | 2: second-order (unrolled) DARTS");
   add("steps-per-epoch", bound(&cfg.steps_per_epoch), "stop each epoch after N steps (0: all)");
+  add("stop-skips", bound(&cfg.stop_skips),
+      "DARTS+ early stop: end the search once the normal cell has N skip connections (0: off; "
+      "the paper uses 2)");
+  add("stop-stable", bound(&cfg.stop_stable),
+      "DARTS+ early stop: end the search once the derived genotype is unchanged for N epochs "
+      "(0: off; the paper uses 10)");
   add("lr", bound(&cfg.learning_rate), "initial SGD learning rate of the weights (cosine)");
   add("lr-min", bound(&cfg.min_learning_rate), "final learning rate of the cosine schedule");
   add("momentum", bound(&cfg.momentum), "SGD momentum");
@@ -399,6 +405,8 @@ Parsed<DartsConfig> parse_darts(const std::vector<std::string>& args) {
   require(cfg.accumulate >= 1, "--accumulate must be at least 1");
   require(cfg.order == 1 || cfg.order == 2, "--order must be 1 or 2");
   require(cfg.steps_per_epoch >= 0, "--steps-per-epoch must be 0 (all) or positive");
+  require(cfg.stop_skips >= 0 && cfg.stop_skips <= 8, "--stop-skips must be between 0 and 8");
+  require(cfg.stop_stable >= 0, "--stop-stable must be 0 (off) or positive");
   require(cfg.learning_rate > 0, "--lr must be positive");
   require(cfg.min_learning_rate >= 0, "--lr-min must not be negative");
   require(cfg.momentum >= 0, "--momentum must not be negative");

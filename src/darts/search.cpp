@@ -247,9 +247,10 @@ EpochRecord DartsSearch::run_epoch(int epoch) {
   return record;
 }
 
-void DartsSearch::run(const std::function<void(const EpochRecord&)>& on_epoch) {
+void DartsSearch::run(const std::function<bool(const EpochRecord&)>& on_epoch) {
   for (int epoch = 0; epoch < impl_->cfg.epochs; ++epoch)
-    on_epoch(run_epoch(epoch));
+    if (!on_epoch(run_epoch(epoch)))
+      return;
 }
 
 std::vector<double> DartsSearch::flat_weights() const {

@@ -83,4 +83,21 @@ check "command line wins over config file" [ "$(grep -c '^\[hpcnas\] [0-9]*/4 ' 
 check "bench exits 0" [ $? -eq 0 ]
 check "bench prints median_step_s" grep -q "median_step_s=" out.txt
 
+# DARTS+ early stop: whether a skip connection shows up depends on training, so the check is that
+# the run stops exactly after the first epoch whose normal cell has one, on every rank.
+mpi 2 "$HPCNAS" darts --dataset synthetic --val-size 400 --epochs 3 --steps-per-epoch 2 \
+  --channels 4 --layers 3 --batch-size 16 --threads 1 --stop-skips 1 --out stop.h5 >out.txt 2>err.txt
+check "darts --stop-skips exits 0" [ $? -eq 0 ]
+$PY - stop.h5 out.txt <<'PY'
+import re, sys, h5py
+skips = list(h5py.File(sys.argv[1], "r")["darts/epochs/normal_skip_connections"][:])
+stopped = re.search(r"early stop after epoch (\d+)", open(sys.argv[2]).read())
+first = next((i + 1 for i, k in enumerate(skips) if k >= 1), None)
+if stopped:
+    assert first == int(stopped.group(1)) == len(skips), (skips, stopped.group(0))
+else:
+    assert first is None and len(skips) == 3, skips
+PY
+check "darts --stop-skips stops after the first epoch with a skip connection" [ $? -eq 0 ]
+
 finish

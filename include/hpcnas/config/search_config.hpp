@@ -113,6 +113,8 @@ struct DartsConfig {
   double arch_beta2 = 0.999;
   double arch_weight_decay = 1e-3;
   int threads = 0; ///< intra-op threads per rank; 0 = leave LibTorch's default
+  int stop_skips = 0;  ///< DARTS+: stop when the normal cell has this many skips (0: off)
+  int stop_stable = 0; ///< DARTS+: stop when the genotype is unchanged this many epochs (0: off)
   std::uint64_t seed = 1;
   std::string out = "hpcnas-darts.h5";
   bool overwrite = false;

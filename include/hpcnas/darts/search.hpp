@@ -52,8 +52,9 @@ public:
 
   /// Runs one epoch (0-based) and returns its record, on every rank.
   EpochRecord run_epoch(int epoch);
-  /// Runs cfg.epochs epochs, calling on_epoch after each.
-  void run(const std::function<void(const EpochRecord&)>& on_epoch);
+  /// Runs up to cfg.epochs epochs, calling on_epoch after each; stops early when it returns
+  /// false (it must return the same on every rank).
+  void run(const std::function<bool(const EpochRecord&)>& on_epoch);
 
   /// Every weight, then alpha_normal and alpha_reduce, flattened (for tests).
   std::vector<double> flat_weights() const;

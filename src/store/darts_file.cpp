@@ -147,19 +147,19 @@ DartsHistory read_darts(const std::string& path) {
   std::vector<double> lr, train_loss, train_acc, val_loss, val_acc, seconds, step_seconds,
       allreduce_seconds, allreduce_seconds_max;
   std::vector<std::int32_t> skips;
-  reader.read(0, epoch);
-  reader.read(1, steps);
-  reader.read(2, genotype);
-  reader.read(3, lr);
-  reader.read(4, train_loss);
-  reader.read(5, train_acc);
-  reader.read(6, val_loss);
-  reader.read(7, val_acc);
-  reader.read(8, seconds);
-  reader.read(9, skips);
-  reader.read(10, step_seconds);
-  reader.read(11, allreduce_seconds);
-  reader.read(12, allreduce_seconds_max);
+  reader.read("epoch", epoch);
+  reader.read("steps", steps);
+  reader.read("genotype", genotype);
+  reader.read("learning_rate", lr);
+  reader.read("train_loss", train_loss);
+  reader.read("train_accuracy", train_acc);
+  reader.read("val_loss", val_loss);
+  reader.read("val_accuracy", val_acc);
+  reader.read("epoch_seconds", seconds);
+  reader.read("normal_skip_connections", skips);
+  reader.read("step_seconds", step_seconds);
+  reader.read("allreduce_seconds", allreduce_seconds);
+  reader.read("allreduce_seconds_max", allreduce_seconds_max);
 
   DartsHistory history;
   std::array<std::vector<double>, 2> alpha;

@@ -191,23 +191,23 @@ EvaluationTable read_evaluations(const std::string& path) {
   const hdf5::File file = open_read_only(path);
   const TableReader reader(file.get(), path, kEvaluations, kEvaluationColumns);
   EvaluationTable t;
-  reader.read(0, t.id);
-  reader.read(1, t.genotype);
-  reader.read(2, t.reward);
-  reader.read(3, t.val_accuracy);
-  reader.read(4, t.params);
-  reader.read(5, t.flops);
-  reader.read(6, t.latency_ms);
-  reader.read(7, t.train_seconds);
-  reader.read(8, t.rank);
-  reader.read(9, t.status);
-  reader.read(10, t.message);
-  reader.read(11, t.started);
-  reader.read(12, t.finished);
-  reader.read(13, t.dispatched);
-  reader.read(14, t.received);
-  reader.read(15, t.rank0_strategy_seconds);
-  reader.read(16, t.rank0_store_seconds);
+  reader.read("id", t.id);
+  reader.read("genotype", t.genotype);
+  reader.read("reward", t.reward);
+  reader.read("val_accuracy", t.val_accuracy);
+  reader.read("params", t.params);
+  reader.read("flops", t.flops);
+  reader.read("latency_ms", t.latency_ms);
+  reader.read("train_seconds", t.train_seconds);
+  reader.read("rank", t.rank);
+  reader.read("status", t.status);
+  reader.read("message", t.message);
+  reader.read("started", t.started);
+  reader.read("finished", t.finished);
+  reader.read("dispatched", t.dispatched);
+  reader.read("received", t.received);
+  reader.read("rank0_strategy_seconds", t.rank0_strategy_seconds);
+  reader.read("rank0_store_seconds", t.rank0_store_seconds);
   return t;
 }
 
@@ -215,12 +215,12 @@ ControllerTable read_controller(const std::string& path) {
   const hdf5::File file = open_read_only(path);
   const TableReader reader(file.get(), path, kController, kControllerColumns);
   ControllerTable t;
-  reader.read(0, t.update);
-  reader.read(1, t.mean_reward);
-  reader.read(2, t.baseline);
-  reader.read(3, t.entropy);
-  reader.read(4, t.loss);
-  reader.read(5, t.grad_norm);
+  reader.read("update", t.update);
+  reader.read("mean_reward", t.mean_reward);
+  reader.read("baseline", t.baseline);
+  reader.read("entropy", t.entropy);
+  reader.read("loss", t.loss);
+  reader.read("grad_norm", t.grad_norm);
   return t;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <stdexcept>
 
 namespace hpcnas::store {
 namespace {
@@ -155,6 +156,13 @@ TableReader::TableReader(hid_t file, std::string path, std::string name,
     rows = std::min(rows, dataset_rows(datasets_.back().get(), path_, object(c)));
   }
   rows_ = columns_.empty() ? 0 : rows;
+}
+
+std::size_t TableReader::index_of(const std::string& column) const {
+  for (std::size_t i = 0; i < columns_.size(); ++i)
+    if (columns_[i].name == column)
+      return i;
+  throw std::logic_error("table " + name_ + " has no column '" + column + "'");
 }
 
 std::string TableReader::object(std::size_t column) const {

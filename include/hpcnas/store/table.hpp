@@ -54,12 +54,17 @@ public:
   TableReader(hid_t file, std::string path, std::string name, std::vector<ColumnSpec> columns);
   std::size_t rows() const { return rows_; }
 
+  /// Reads the column named `column` (one of the specs'); the index overloads take its position.
+  template <typename T> void read(const std::string& column, std::vector<T>& out) const {
+    read(index_of(column), out);
+  }
   void read(std::size_t column, std::vector<std::int64_t>& out) const;
   void read(std::size_t column, std::vector<std::int32_t>& out) const;
   void read(std::size_t column, std::vector<double>& out) const;
   void read(std::size_t column, std::vector<std::string>& out) const;
 
 private:
+  std::size_t index_of(const std::string& column) const;
   template <typename T>
   void read_numbers(std::size_t column, hid_t memory_type, std::vector<T>& out) const;
   std::string object(std::size_t column) const;

@@ -16,7 +16,7 @@ namespace {
 using hdf5::check;
 using K = ColumnKind;
 
-// The order is the order of the cells built in DartsFile::append and read in read_darts.
+// The order is the order of the cells built in DartsFile::append (reads go by name).
 const std::vector<ColumnSpec> kEpochColumns{
     {"epoch", K::kInt64},           {"steps", K::kInt64},
     {"genotype", K::kString},       {"learning_rate", K::kFloat64},
@@ -134,13 +134,7 @@ void DartsFile::append(const DartsEpochRow& row) {
 std::int64_t DartsFile::epochs() const { return impl_->epochs.rows(); }
 
 DartsHistory read_darts(const std::string& path) {
-  hdf5::silence_errors();
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec))
-    throw StoreError("run file '" + path + "' does not exist");
-  const hdf5::PropertyList fapl = hdf5::unlocked_file_access(path);
-  const hdf5::File file(
-      check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), "H5Fopen", path, "/"));
+  const hdf5::File file = open_read_only(path);
   const TableReader reader(file.get(), path, kEpochs, kEpochColumns);
   std::vector<std::int64_t> epoch, steps;
   std::vector<std::string> genotype;

@@ -1,10 +1,12 @@
 #pragma once
-/// The attributes on `/` that every hpcnas file carries (store-internal).
+/// What the run file and the DARTS file share (store-internal): the attributes on `/` and
+/// opening a file for reading.
 
 #include <hdf5.h>
 
 #include <string>
 
+#include "hpcnas/store/hdf5_handle.hpp"
 #include "hpcnas/store/run_file.hpp"
 
 namespace hpcnas::store {
@@ -12,5 +14,9 @@ namespace hpcnas::store {
 /// schema_version, hpcnas_version, command_line, ranks, nodes and one "config.<option>" string
 /// attribute per resolved option.
 void write_root_attributes(hid_t root, const RunAttributes& attrs, const std::string& path);
+
+/// Opens an existing file read-only without HDF5's file locking (so it can be read while a run
+/// writes it); StoreError when it is missing or not HDF5.
+hdf5::File open_read_only(const std::string& path);
 
 } // namespace hpcnas::store

@@ -17,7 +17,7 @@ namespace {
 using hdf5::check;
 using K = ColumnKind;
 
-// The order is the order of the cells built in RunFile::append and read in read_evaluations.
+// The order is the order of the cells built in RunFile::append (reads go by name).
 const std::vector<ColumnSpec> kEvaluationColumns{
     {"id", K::kInt64},           {"genotype", K::kString},
     {"reward", K::kFloat64},     {"val_accuracy", K::kFloat64},
@@ -36,6 +36,8 @@ const std::vector<ColumnSpec> kControllerColumns{
 constexpr const char* kEvaluations = "evaluations";
 constexpr const char* kController = "controller";
 
+} // namespace
+
 hdf5::File open_read_only(const std::string& path) {
   hdf5::silence_errors();
   std::error_code ec;
@@ -45,8 +47,6 @@ hdf5::File open_read_only(const std::string& path) {
   const hdf5::PropertyList fapl = hdf5::unlocked_file_access(path);
   return hdf5::File(check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), "H5Fopen", path, "/"));
 }
-
-} // namespace
 
 void write_root_attributes(hid_t root, const RunAttributes& attrs, const std::string& path) {
   hdf5::write_int_attribute(root, "schema_version", kSchemaVersion, path);

@@ -30,15 +30,24 @@ hpcnas_search_job() {
   local log
   log=$(mktemp)
   # Debian's Open MPI starts under srun through PMIx (pmi2 does not work with it).
+  local status
   if [ "${LAUNCH:-srun}" = mpirun ]; then
-    mpirun "$hpcnas" search "${args[@]}" | tee "$log"
+    mpirun "$hpcnas" search "${args[@]}" | tee "$log" && status=0 || status=${PIPESTATUS[0]}
   else
-    srun --mpi=pmix "$hpcnas" search "${args[@]}" | tee "$log"
+    srun --mpi=pmix "$hpcnas" search "${args[@]}" | tee "$log" && status=0 ||
+      status=${PIPESTATUS[0]}
   fi
-  # hpcnas exits 0 when a signal stopped it after a checkpoint: continue in a requeued job.
-  if grep -q "^\[hpcnas\] stopped by signal" "$log" && [ "${REQUEUE:-1}" = 1 ]; then
+  # hpcnas exits 0 when a signal stopped it after a checkpoint. A signal that lands before hpcnas
+  # can catch it (a requeued job starting on a busy node) kills the step instead (status above
+  # 128). Either way the run file and its checkpoint are intact: continue in a requeued job.
+  local stopped=0
+  if [ "$status" = 0 ] && grep -q "^\[hpcnas\] stopped by signal" "$log"; then stopped=1; fi
+  [ "$status" -gt 128 ] && stopped=1
+  rm -f "$log"
+  if [ "$stopped" = 1 ] && [ "${REQUEUE:-1}" = 1 ]; then
     echo "hpcnas job ${SLURM_JOB_ID:-}: stopped before the budget, requeueing"
     scontrol requeue "$SLURM_JOB_ID"
+    return 0
   fi
-  rm -f "$log"
+  return "$status"
 }

@@ -54,7 +54,9 @@ int run_cli(const comm::MpiContext& ctx, int argc, char** argv) {
       return print_help(ctx, parsed) ? kExitOk : run_search(ctx, parsed, join(argc, argv));
     }
     if (command == "darts") {
-      const auto parsed = config::parse_darts(args);
+      const std::string resume = config::resume_target(args);
+      const auto parsed = config::parse_darts(args, resume.empty() ? config::OptionList{}
+                                                                   : store::read_config(resume));
       return print_help(ctx, parsed) ? kExitOk : run_darts(ctx, parsed, join(argc, argv));
     }
     if (command == "report") {

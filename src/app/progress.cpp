@@ -1,5 +1,6 @@
 #include "hpcnas/app/progress.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <ostream>
 
@@ -53,6 +54,17 @@ void ProgressLog::record(const train::EvalResult& result) {
                 static_cast<long long>(result.id), result.rank, label_.c_str(), result.reward,
                 best_->reward, per_hour, clock_text(eta).c_str());
   out_ << line << std::endl;
+}
+
+void CheckpointTimes::print(std::ostream& out) const {
+  if (milliseconds_.empty())
+    return;
+  auto sorted = milliseconds_;
+  std::sort(sorted.begin(), sorted.end());
+  char line[128];
+  std::snprintf(line, sizeof line, "[hpcnas] checkpoints: %zu written, median %.1f ms, max %.1f ms",
+                sorted.size(), sorted[(sorted.size() - 1) / 2], sorted.back());
+  out << line << std::endl;
 }
 
 } // namespace hpcnas::app

@@ -88,7 +88,7 @@ public:
   }
 
   void report(comm::PoolExit exit) const {
-    report_checkpoint_times();
+    checkpoint_times_.print(std::cout);
     if (exit == comm::PoolExit::kStopped) {
       std::cout << "[hpcnas] stopped by signal " << stop_signal_number() << " after "
                 << dispatcher_.recorded() << "/" << cfg_.budget
@@ -164,21 +164,10 @@ private:
       return;
     const auto start = std::chrono::steady_clock::now();
     store::write_checkpoint(cfg_.out, {dispatcher_.save(), config_hash_});
-    checkpoint_ms_.push_back(1000 * seconds_since(start));
+    checkpoint_times_.add(1000 * seconds_since(start));
     written_ = true;
     last_recorded_ = dispatcher_.recorded();
     last_time_ = now;
-  }
-
-  /// What a checkpoint costs on this file system (state, HDF5 write, fsync, rename): operators
-  /// size --checkpoint-every and --checkpoint-seconds from it.
-  void report_checkpoint_times() const {
-    if (checkpoint_ms_.empty())
-      return;
-    auto sorted = checkpoint_ms_;
-    std::sort(sorted.begin(), sorted.end());
-    std::printf("[hpcnas] checkpoints: %zu written, median %.1f ms, max %.1f ms\n", sorted.size(),
-                sorted[(sorted.size() - 1) / 2], sorted.back());
   }
 
   const config::SearchConfig& cfg_;
@@ -191,7 +180,7 @@ private:
   bool written_ = false;
   std::int64_t last_recorded_ = 0;
   std::chrono::steady_clock::time_point last_time_;
-  std::vector<double> checkpoint_ms_;
+  CheckpointTimes checkpoint_times_;
   /// Rank 0's time in HDF5 (rows, controller rows, checkpoints) not yet handed to a row: a row
   /// carries the time spent since the previous one, whose own append is part of it.
   double store_seconds_ = 0;

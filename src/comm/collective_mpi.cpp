@@ -8,7 +8,17 @@
 namespace hpcnas::comm {
 namespace {
 
-MPI_Datatype mpi_type(DataType type) { return type == DataType::kFloat64 ? MPI_DOUBLE : MPI_FLOAT; }
+MPI_Datatype mpi_type(DataType type) {
+  switch (type) {
+  case DataType::kFloat64:
+    return MPI_DOUBLE;
+  case DataType::kFloat32:
+    return MPI_FLOAT;
+  case DataType::kByte:
+    return MPI_BYTE;
+  }
+  throw CollectiveError("unknown collective data type");
+}
 
 void check(int code, const char* call) {
   if (code == MPI_SUCCESS)
@@ -34,6 +44,8 @@ public:
   }
 
   void allreduce_sum(void* data, std::size_t count, DataType type) override {
+    if (type == DataType::kByte)
+      throw CollectiveError("MPI_Allreduce: bytes cannot be summed");
     if (size_ == 1 || count == 0)
       return;
     check(MPI_Allreduce(MPI_IN_PLACE, data, checked_count(count, "MPI_Allreduce"), mpi_type(type),

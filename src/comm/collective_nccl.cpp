@@ -29,7 +29,15 @@ void check_mpi(int code, const char* call) {
 }
 
 ncclDataType_t nccl_type(DataType type) {
-  return type == DataType::kFloat64 ? ncclFloat64 : ncclFloat32;
+  switch (type) {
+  case DataType::kFloat64:
+    return ncclFloat64;
+  case DataType::kFloat32:
+    return ncclFloat32;
+  case DataType::kByte:
+    return ncclUint8;
+  }
+  throw CollectiveError("unknown collective data type");
 }
 
 /// Index of this rank among the ranks of its node.
@@ -70,6 +78,8 @@ public:
   }
 
   void allreduce_sum(void* data, std::size_t count, DataType type) override {
+    if (type == DataType::kByte)
+      throw CollectiveError("ncclAllReduce: bytes cannot be summed");
     if (count == 0)
       return;
     // The producer of `data` ran on the current (LibTorch) stream: finish it first.

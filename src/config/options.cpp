@@ -140,7 +140,7 @@ const std::set<std::string> kNotInherited = {"out", "overwrite", "resume", "conf
 const std::set<std::string> kNotDefining = {
     "budget",    "out",     "overwrite",         "resume",   "config",
     "help",      "threads", "eval-timeout",      "fail-ids", "surrogate-seconds",
-    "checkpoint-every",     "checkpoint-seconds"};
+    "checkpoint-every",     "checkpoint-seconds", "stop-skips", "stop-stable"};
 
 /// Parses args (and --config) into the variables bound in `options`; fills help and resolved.
 template <typename Config>
@@ -362,7 +362,7 @@ Parsed<ReportConfig> parse_report(const std::vector<std::string>& args) {
   return out;
 }
 
-Parsed<DartsConfig> parse_darts(const std::vector<std::string>& args) {
+Parsed<DartsConfig> parse_darts(const std::vector<std::string>& args, const OptionList& base) {
   Parsed<DartsConfig> out;
   DartsConfig& cfg = out.config;
   po::options_description options("hpcnas darts [options]");
@@ -393,9 +393,17 @@ Parsed<DartsConfig> parse_darts(const std::vector<std::string>& args) {
   add("out", bound(&cfg.out), "HDF5 run file to create");
   add("overwrite", po::bool_switch(&cfg.overwrite), "replace an existing run file");
   options.add(run);
+  po::options_description checkpoints("Checkpoints and resume");
+  auto add_checkpoint = checkpoints.add_options();
+  add_checkpoint("resume", bound(&cfg.resume),
+                 "continue the DARTS run file given (other options default to its own)");
+  add_checkpoint("checkpoint-seconds", bound(&cfg.checkpoint_seconds),
+                 "also checkpoint within an epoch when this many seconds passed since the last "
+                 "(every epoch end checkpoints)");
+  options.add(checkpoints);
   add_data_options(options, cfg.data);
   add_network_options(options, cfg.network);
-  parse_into(out, options, args);
+  parse_into(out, options, args, base);
   if (out.help)
     return out;
 
@@ -417,6 +425,8 @@ Parsed<DartsConfig> parse_darts(const std::vector<std::string>& args) {
   require(cfg.arch_beta2 >= 0 && cfg.arch_beta2 < 1, "--arch-beta2 must be in [0, 1)");
   require(cfg.arch_weight_decay >= 0, "--arch-weight-decay must not be negative");
   require(cfg.threads >= 0, "--threads must be 0 (default) or positive");
+  require(cfg.checkpoint_seconds > 0, "--checkpoint-seconds must be positive");
+  if (!cfg.resume.empty()) cfg.out = cfg.resume;
   require(!cfg.out.empty(), "--out must name a file");
   require(cfg.data.val_size >= 1, "--val-size must be at least 1");
   require(cfg.data.train_subset >= 0, "--train-subset must be 0 (all) or positive");

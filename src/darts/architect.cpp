@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <string>
 
 namespace hpcnas::darts {
 
@@ -72,27 +73,24 @@ void Architect::allreduce(torch::Tensor& flat) {
                             data_type(flat));
 }
 
-void Architect::broadcast_parameters() {
+void Architect::broadcast_from_root(const std::vector<torch::Tensor>& tensors) {
   if (collective_.size() == 1)
     return;
   torch::NoGradGuard no_grad;
-  auto all = weights_;
-  all.insert(all.end(), alphas_.begin(), alphas_.end());
-  auto flat = flatten(all, all).contiguous();
+  auto flat = flatten(tensors, tensors).contiguous();
   collective_.broadcast(flat.data_ptr(), static_cast<std::size_t>(flat.numel()), data_type(flat),
                         0);
-  unflatten_into(flat, all);
+  unflatten_into(flat, tensors);
 }
 
-void Architect::average_batchnorm_statistics() {
-  if (collective_.size() == 1)
-    return;
-  torch::NoGradGuard no_grad;
-  const auto stats = net_->batchnorm_statistics();
-  auto flat = flatten(stats, stats);
-  allreduce(flat);
-  flat.div_(collective_.size());
-  unflatten_into(flat, stats);
+void Architect::broadcast_parameters() {
+  auto all = weights_;
+  all.insert(all.end(), alphas_.begin(), alphas_.end());
+  broadcast_from_root(all);
+}
+
+void Architect::broadcast_batchnorm_statistics() {
+  broadcast_from_root(net_->batchnorm_statistics());
 }
 
 std::vector<torch::Tensor> Architect::arch_gradient(const std::vector<Batch>& train,
@@ -252,6 +250,47 @@ StepStats Architect::weight_step(const std::vector<Batch>& train, std::int64_t t
     at::_foreach_add_(weights_, grads, -lr);
   }
   return stats;
+}
+
+namespace {
+
+/// Reads the flat tensor `key` into `targets`, refusing a different total size.
+void read_flat_into(torch::serialize::InputArchive& archive, const std::string& key,
+                    const std::vector<torch::Tensor>& targets) {
+  torch::Tensor flat;
+  archive.read(key, flat);
+  std::int64_t expected = 0;
+  for (const auto& t : targets)
+    expected += t.numel();
+  if (flat.dim() != 1 || flat.numel() != expected)
+    throw std::runtime_error("'" + key + "' holds " + std::to_string(flat.numel()) +
+                             " values, this supernet has " + std::to_string(expected) +
+                             " (other --channels or --layers?)");
+  unflatten_into(flat, targets);
+}
+
+} // namespace
+
+void Architect::save(torch::serialize::OutputArchive& archive) const {
+  torch::NoGradGuard no_grad;
+  const auto statistics = net_->batchnorm_statistics();
+  archive.write("weights", flatten(weights_, weights_));
+  archive.write("alphas", flatten(alphas_, alphas_));
+  archive.write("batchnorm", flatten(statistics, statistics));
+  archive.write("momentum", flatten(momentum_buffers_, weights_));
+  torch::serialize::OutputArchive adam;
+  adam_->save(adam);
+  archive.write("adam", adam);
+}
+
+void Architect::load(torch::serialize::InputArchive& archive) {
+  read_flat_into(archive, "weights", weights_);
+  read_flat_into(archive, "alphas", alphas_);
+  read_flat_into(archive, "batchnorm", net_->batchnorm_statistics());
+  read_flat_into(archive, "momentum", momentum_buffers_);
+  torch::serialize::InputArchive adam;
+  archive.read("adam", adam);
+  adam_->load(adam);
 }
 
 StepStats Architect::step(const std::vector<Batch>& train, const std::vector<Batch>& val,

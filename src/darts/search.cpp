@@ -5,8 +5,11 @@
 #include <chrono>
 #include <cmath>
 #include <stdexcept>
+#include <mutex>
+#include <sstream>
 #include <string>
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include "hpcnas/darts/architect.hpp"
@@ -78,21 +81,37 @@ double median(std::vector<double> v) {
 
 } // namespace
 
-/// Every rank's step and allreduce seconds of the epoch, summed into per-rank slots so that
-/// every rank can take the mean and the maximum.
-void record_step_times(comm::Collective& collective, double step_seconds,
-                       double allreduce_seconds, EpochRecord& record) {
-  const auto n = static_cast<std::size_t>(collective.size());
-  std::vector<double> slots(2 * n, 0.0);
-  slots[collective.rank()] = step_seconds;
-  slots[n + collective.rank()] = allreduce_seconds;
-  collective.allreduce_sum(slots.data(), slots.size(), comm::DataType::kFloat64);
-  for (std::size_t r = 0; r < n; ++r) {
-    record.step_seconds += slots[r] / static_cast<double>(n);
-    record.allreduce_seconds += slots[n + r] / static_cast<double>(n);
-    record.allreduce_seconds_max = std::max(record.allreduce_seconds_max, slots[n + r]);
+constexpr std::int64_t kStateVersion = 1;
+
+/// An epoch's training so far, summed over ranks and over the segments it ran in (a segment ends
+/// at a checkpoint), so it is the same on every rank and survives a resume.
+struct EpochProgress {
+  double loss_sum = 0;
+  double correct = 0;
+  double count = 0;
+  double step_seconds = 0;          ///< mean over ranks
+  double allreduce_seconds = 0;     ///< mean over ranks
+  double allreduce_seconds_max = 0; ///< per segment the slowest rank; summed over segments
+  double seconds = 0;               ///< rank 0's wall time in the segments before this one
+
+  static constexpr int kFields = 7;
+  std::array<double, kFields> values() const {
+    return {loss_sum, correct, count, step_seconds, allreduce_seconds, allreduce_seconds_max,
+            seconds};
   }
-}
+  static EpochProgress from(const double* v) {
+    return {v[0], v[1], v[2], v[3], v[4], v[5], v[6]};
+  }
+};
+
+/// The batch order, length and learning rate of one epoch (identical on every rank).
+struct EpochPlan {
+  int epoch = 0;
+  std::vector<std::int64_t> train_order;
+  std::vector<std::int64_t> val_order;
+  std::int64_t steps = 0;
+  double learning_rate = 0;
+};
 
 struct DartsSearch::Impl {
   config::DartsConfig cfg;
@@ -100,7 +119,13 @@ struct DartsSearch::Impl {
   comm::TimedCollective timed; ///< the architect's collective: times the step's allreduces
   data::DataSplits splits;
   std::unique_ptr<Architect> architect;
-  bool started = false; ///< rank 0's parameters broadcast (first epoch)
+  bool started = false; ///< every rank holds the same parameters (rank 0's, or a resumed state)
+  bool ended = false;   ///< on_epoch ended the search; a resumed state stays ended
+  SearchPosition position;
+  EpochProgress progress;
+  // This rank's training since the current segment began.
+  StepStats segment;
+  Clock::time_point segment_start;
 
   Impl(const config::DartsConfig& c, comm::Collective& coll)
       : cfg(c), collective(coll), timed(coll) {}
@@ -126,6 +151,151 @@ struct DartsSearch::Impl {
     const double progress = static_cast<double>(epoch) / cfg.epochs;
     return cfg.min_learning_rate +
            0.5 * (cfg.learning_rate - cfg.min_learning_rate) * (1 + std::cos(M_PI * progress));
+  }
+
+  EpochPlan plan(int epoch) const {
+    EpochPlan p;
+    p.epoch = epoch;
+    const std::uint64_t epoch_seed = mix(cfg.seed ^ mix(static_cast<std::uint64_t>(epoch) + 1));
+    p.train_order = data::split_permutation(splits.train.size(), epoch_seed);
+    p.val_order = data::split_permutation(splits.validation.size(), mix(epoch_seed));
+    p.steps = splits.train.size() / cfg.batch_size;
+    if (cfg.steps_per_epoch > 0)
+      p.steps = std::min<std::int64_t>(p.steps, cfg.steps_per_epoch);
+    p.learning_rate = learning_rate(epoch);
+    return p;
+  }
+
+  /// Before the first step: every rank starts from rank 0's parameters.
+  void start() {
+    if (!started)
+      architect->broadcast_parameters();
+    started = true;
+  }
+
+  void begin_segment() {
+    segment = StepStats{};
+    timed.take_allreduce_seconds();
+    segment_start = Clock::now();
+  }
+
+  /// Search step `b` of the plan: global training batch b, and the next batch of validation
+  /// images (cycling through the split).
+  void take_step(const EpochPlan& p, std::int64_t b) {
+    const std::int64_t batch = cfg.batch_size;
+    const std::int64_t n_val = splits.validation.size();
+    const std::vector<std::int64_t> train_idx(p.train_order.begin() + b * batch,
+                                              p.train_order.begin() + (b + 1) * batch);
+    std::vector<std::int64_t> val_idx(batch);
+    for (std::int64_t i = 0; i < batch; ++i)
+      val_idx[i] = p.val_order[(b * batch + i) % n_val];
+    const auto st = architect->step(shard(splits.train, train_idx),
+                                    shard(splits.validation, val_idx), batch, batch,
+                                    p.learning_rate);
+    segment.loss_sum += st.loss_sum;
+    segment.correct += st.correct;
+    segment.count += st.count;
+  }
+
+  /// Adds every rank's segment (training sums, step and allreduce seconds) to the epoch's
+  /// progress with one allreduce: sums in the first slots, per-rank times in one slot per rank.
+  void fold_segment() {
+    const auto n = static_cast<std::size_t>(collective.size());
+    const auto r = static_cast<std::size_t>(collective.rank());
+    std::vector<double> slots(3 + 2 * n, 0.0);
+    slots[0] = segment.loss_sum;
+    slots[1] = static_cast<double>(segment.correct);
+    slots[2] = static_cast<double>(segment.count);
+    slots[3 + r] = seconds_since(segment_start);
+    slots[3 + n + r] = timed.take_allreduce_seconds();
+    collective.allreduce_sum(slots.data(), slots.size(), comm::DataType::kFloat64);
+    progress.loss_sum += slots[0];
+    progress.correct += slots[1];
+    progress.count += slots[2];
+    double segment_max = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      progress.step_seconds += slots[3 + i] / static_cast<double>(n);
+      progress.allreduce_seconds += slots[3 + n + i] / static_cast<double>(n);
+      segment_max = std::max(segment_max, slots[3 + n + i]);
+    }
+    progress.allreduce_seconds_max += segment_max;
+    // Rank 0's clock for the segment, the same on every rank.
+    double seconds = collective.rank() == 0 ? slots[3] : 0;
+    collective.allreduce_sum(&seconds, 1, comm::DataType::kFloat64);
+    progress.seconds += seconds;
+    begin_segment();
+  }
+
+  /// Ends the epoch of `p` after its last step: validation, the record, the next position.
+  EpochRecord finish_epoch(const EpochPlan& p) {
+    fold_segment();
+    const auto validation_start = Clock::now();
+    EpochRecord record;
+    record.epoch = p.epoch;
+    record.steps = p.steps;
+    record.learning_rate = p.learning_rate;
+    record.train_loss = progress.count > 0 ? progress.loss_sum / progress.count : 0;
+    record.train_accuracy = progress.count > 0 ? progress.correct / progress.count : 0;
+    record.step_seconds = progress.step_seconds;
+    record.allreduce_seconds = progress.allreduce_seconds;
+    record.allreduce_seconds_max = progress.allreduce_seconds_max;
+    validate(record);
+
+    auto& net = architect->net();
+    const auto alphas = net->arch_parameters();
+    record.alpha_normal = to_vector(alphas[0]);
+    record.alpha_reduce = to_vector(alphas[1]);
+    record.genotype = derive_genotype(record.alpha_normal, record.alpha_reduce);
+    record.normal_skip_connections = count_skip_connections(record.genotype.normal);
+    // Every rank reports rank 0's time, so all records are identical.
+    double seconds = collective.rank() == 0 ? seconds_since(validation_start) : 0;
+    collective.allreduce_sum(&seconds, 1, comm::DataType::kFloat64);
+    record.seconds = progress.seconds + seconds;
+
+    position = {p.epoch + 1, 0};
+    progress = EpochProgress{};
+    return record;
+  }
+
+  /// Loss and accuracy on the whole validation split, BatchNorm in inference mode with running
+  /// statistics of rank 0; rank r takes images r, r + N, ...
+  void validate(EpochRecord& record) {
+    architect->broadcast_batchnorm_statistics();
+    auto& net = architect->net();
+    net->eval();
+    double sums[3] = {0, 0, 0}; // loss, correct, count
+    {
+      torch::NoGradGuard no_grad;
+      const std::int64_t n_val = splits.validation.size();
+      std::vector<std::int64_t> mine;
+      for (std::int64_t i = collective.rank(); i < n_val; i += collective.size())
+        mine.push_back(i);
+      const auto batch = static_cast<std::size_t>(cfg.batch_size);
+      for (std::size_t first = 0; first < mine.size(); first += batch) {
+        const std::size_t last = std::min(mine.size(), first + batch);
+        const auto idx = index_tensor({mine.begin() + first, mine.begin() + last});
+        const auto x = splits.validation.images.index_select(0, idx);
+        const auto y = splits.validation.labels.index_select(0, idx);
+        const auto logits = net->forward(x);
+        sums[0] += torch::nn::functional::cross_entropy(
+                       logits, y,
+                       torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                       .item<double>();
+        sums[1] += static_cast<double>(logits.argmax(1).eq(y).sum().item<std::int64_t>());
+        sums[2] += static_cast<double>(y.size(0));
+      }
+    }
+    net->train();
+    collective.allreduce_sum(sums, 3, comm::DataType::kFloat64);
+    record.val_loss = sums[2] > 0 ? sums[0] / sums[2] : 0;
+    record.val_accuracy = sums[2] > 0 ? sums[1] / sums[2] : 0;
+  }
+
+  /// One agreement of all ranks: {any rank's `stop`, rank 0's `root_flag`} on every rank.
+  std::array<bool, 2> agree(bool stop, bool root_flag) {
+    double flags[2] = {stop ? 1.0 : 0.0, collective.rank() == 0 && root_flag ? 1.0 : 0.0};
+    collective.allreduce_sum(flags, 2, comm::DataType::kFloat64);
+    return {flags[0] > 0, flags[1] > 0};
   }
 };
 
@@ -160,98 +330,131 @@ DartsSearch::~DartsSearch() = default;
 
 EpochRecord DartsSearch::run_epoch(int epoch) {
   auto& s = *impl_;
-  const auto& cfg = s.cfg;
-  if (!s.started) {
-    s.architect->broadcast_parameters();
-    s.started = true;
-  }
-  const auto start = Clock::now();
-  EpochRecord record;
-  record.epoch = epoch;
-  record.learning_rate = s.learning_rate(epoch);
+  s.start();
+  s.position = {epoch, 0};
+  s.progress = EpochProgress{};
+  const EpochPlan plan = s.plan(epoch);
+  s.begin_segment();
+  for (std::int64_t b = 0; b < plan.steps; ++b)
+    s.take_step(plan, b);
+  return s.finish_epoch(plan);
+}
 
-  const std::uint64_t epoch_seed = mix(cfg.seed ^ mix(static_cast<std::uint64_t>(epoch) + 1));
-  const auto train_order = data::split_permutation(s.splits.train.size(), epoch_seed);
-  const auto val_order = data::split_permutation(s.splits.validation.size(), mix(epoch_seed));
-  const std::int64_t batch = cfg.batch_size;
-  std::int64_t steps = s.splits.train.size() / batch;
-  if (cfg.steps_per_epoch > 0)
-    steps = std::min<std::int64_t>(steps, cfg.steps_per_epoch);
-
-  auto& net = s.architect->net();
-  net->train();
-  StepStats train;
-  const std::int64_t n_val = s.splits.validation.size();
-  const auto steps_start = Clock::now();
-  s.timed.take_allreduce_seconds();
-  for (std::int64_t b = 0; b < steps; ++b) {
-    const std::vector<std::int64_t> train_idx(train_order.begin() + b * batch,
-                                              train_order.begin() + (b + 1) * batch);
-    std::vector<std::int64_t> val_idx(batch);
-    for (std::int64_t i = 0; i < batch; ++i)
-      val_idx[i] = val_order[(b * batch + i) % n_val];
-    const auto st =
-        s.architect->step(s.shard(s.splits.train, train_idx), s.shard(s.splits.validation, val_idx),
-                          batch, batch, record.learning_rate);
-    train.loss_sum += st.loss_sum;
-    train.correct += st.correct;
-    train.count += st.count;
-  }
-  record.steps = steps;
-  record_step_times(s.collective, seconds_since(steps_start), s.timed.take_allreduce_seconds(),
-                    record);
-
-  // Validation on the whole split: rank r takes images r, r + N, ...
-  s.architect->average_batchnorm_statistics();
-  net->eval();
-  double val_loss = 0;
-  std::int64_t val_correct = 0, val_count = 0;
-  {
-    torch::NoGradGuard no_grad;
-    std::vector<std::int64_t> mine;
-    for (std::int64_t i = s.collective.rank(); i < n_val; i += s.collective.size())
-      mine.push_back(i);
-    for (std::size_t first = 0; first < mine.size(); first += batch) {
-      const std::size_t last = std::min(mine.size(), first + static_cast<std::size_t>(batch));
-      const auto idx = index_tensor({mine.begin() + first, mine.begin() + last});
-      const auto x = s.splits.validation.images.index_select(0, idx);
-      const auto y = s.splits.validation.labels.index_select(0, idx);
-      const auto logits = net->forward(x);
-      val_loss +=
-          torch::nn::functional::cross_entropy(
-              logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-              .item<double>();
-      val_correct += logits.argmax(1).eq(y).sum().item<std::int64_t>();
-      val_count += y.size(0);
+RunEnd DartsSearch::run(const RunHooks& hooks) {
+  auto& s = *impl_;
+  if (s.ended)
+    return RunEnd::kEnded;
+  s.start();
+  const auto stop_requested = [&] { return hooks.stop_requested && hooks.stop_requested(); };
+  // Hooks are the same on every rank, so either all ranks agree after each step or none does.
+  const bool agreeing = static_cast<bool>(hooks.stop_requested) || hooks.checkpoint_seconds > 0;
+  auto last_checkpoint = Clock::now();
+  const auto checkpoint = [&] {
+    if (hooks.checkpoint)
+      hooks.checkpoint(s.position);
+    last_checkpoint = Clock::now();
+  };
+  while (s.position.epoch < s.cfg.epochs) {
+    const EpochPlan plan = s.plan(s.position.epoch);
+    s.begin_segment();
+    while (s.position.step < plan.steps) {
+      s.take_step(plan, s.position.step);
+      ++s.position.step;
+      if (s.position.step == plan.steps || !agreeing)
+        continue; // the epoch's end checkpoints and checks for a stop anyway
+      const bool due = hooks.checkpoint_seconds > 0 &&
+                       seconds_since(last_checkpoint) >= hooks.checkpoint_seconds;
+      const auto [stop, checkpoint_due] = s.agree(stop_requested(), due);
+      if (stop || checkpoint_due) {
+        s.fold_segment();
+        checkpoint();
+      }
+      if (stop)
+        return RunEnd::kStopped;
     }
+    const EpochRecord record = s.finish_epoch(plan);
+    const bool end = hooks.on_epoch && !hooks.on_epoch(record);
+    const auto [stop, ended] = s.agree(stop_requested(), end); // rank 0's verdict counts
+    s.ended = ended;
+    checkpoint();
+    if (ended)
+      return RunEnd::kEnded;
+    if (stop)
+      return RunEnd::kStopped;
   }
-  net->train();
-  double sums[6] = {
-      train.loss_sum, static_cast<double>(train.correct), static_cast<double>(train.count),
-      val_loss,       static_cast<double>(val_correct),   static_cast<double>(val_count)};
-  s.collective.allreduce_sum(sums, 6, comm::DataType::kFloat64);
-  record.train_loss = sums[2] > 0 ? sums[0] / sums[2] : 0;
-  record.train_accuracy = sums[2] > 0 ? sums[1] / sums[2] : 0;
-  record.val_loss = sums[5] > 0 ? sums[3] / sums[5] : 0;
-  record.val_accuracy = sums[5] > 0 ? sums[4] / sums[5] : 0;
-
-  const auto alphas = net->arch_parameters();
-  record.alpha_normal = to_vector(alphas[0]);
-  record.alpha_reduce = to_vector(alphas[1]);
-  record.genotype = derive_genotype(record.alpha_normal, record.alpha_reduce);
-  record.normal_skip_connections = count_skip_connections(record.genotype.normal);
-  // Every rank reports rank 0's time, so all records are identical.
-  double seconds = s.collective.rank() == 0 ? seconds_since(start) : 0;
-  s.collective.allreduce_sum(&seconds, 1, comm::DataType::kFloat64);
-  record.seconds = seconds;
-  return record;
+  return RunEnd::kCompleted;
 }
 
-void DartsSearch::run(const std::function<bool(const EpochRecord&)>& on_epoch) {
-  for (int epoch = 0; epoch < impl_->cfg.epochs; ++epoch)
-    if (!on_epoch(run_epoch(epoch)))
-      return;
+std::vector<char> DartsSearch::save_state() const {
+  const auto& s = *impl_;
+  torch::serialize::OutputArchive archive;
+  archive.write("version", c10::IValue(kStateVersion));
+  archive.write("epoch", c10::IValue(static_cast<std::int64_t>(s.position.epoch)));
+  archive.write("step", c10::IValue(s.position.step));
+  archive.write("ended", c10::IValue(s.ended));
+  const auto progress = s.progress.values();
+  archive.write("progress", torch::tensor(std::vector<double>(progress.begin(), progress.end()),
+                                          torch::kFloat64));
+  auto generator = at::detail::getDefaultCPUGenerator();
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    archive.write("generator", generator.get_state());
+  }
+  torch::serialize::OutputArchive architect;
+  s.architect->save(architect);
+  archive.write("architect", architect);
+  std::ostringstream out;
+  archive.save_to(out);
+  const std::string bytes = out.str();
+  return {bytes.begin(), bytes.end()};
 }
+
+void DartsSearch::resume(const std::vector<char>& state_on_root) {
+  auto& s = *impl_;
+  std::vector<char> state = state_on_root;
+  std::uint64_t size = state.size();
+  s.collective.broadcast(&size, sizeof size, comm::DataType::kByte, 0);
+  if (size == 0)
+    return; // nothing saved yet: start from the beginning
+  state.resize(size);
+  s.collective.broadcast(state.data(), state.size(), comm::DataType::kByte, 0);
+
+  std::istringstream in(std::string(state.begin(), state.end()));
+  torch::serialize::InputArchive archive, architect;
+  c10::IValue value;
+  torch::Tensor progress, generator;
+  try {
+    archive.load_from(in);
+    archive.read("version", value);
+    if (value.toInt() != kStateVersion)
+      throw std::runtime_error("state version " + std::to_string(value.toInt()) + ", expected " +
+                               std::to_string(kStateVersion));
+    archive.read("epoch", value);
+    const int epoch = static_cast<int>(value.toInt());
+    archive.read("step", value);
+    const std::int64_t step = value.toInt();
+    archive.read("ended", value);
+    const bool ended = value.toBool();
+    archive.read("progress", progress);
+    archive.read("generator", generator);
+    archive.read("architect", architect);
+    if (progress.numel() != EpochProgress::kFields)
+      throw std::runtime_error("the epoch progress has " + std::to_string(progress.numel()) +
+                               " values");
+    s.architect->load(architect);
+    s.position = {epoch, step};
+    s.ended = ended;
+    s.progress = EpochProgress::from(progress.contiguous().data_ptr<double>());
+  } catch (const c10::Error& e) {
+    throw std::runtime_error(std::string("cannot read the DARTS state: ") + e.what_without_backtrace());
+  }
+  auto default_generator = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(default_generator.mutex());
+  default_generator.set_state(generator);
+  s.started = true; // every rank loaded the same bytes
+}
+
+SearchPosition DartsSearch::position() const { return impl_->position; }
 
 std::vector<double> DartsSearch::flat_weights() const {
   auto& net = impl_->architect->net();

@@ -15,6 +15,15 @@ namespace {
 using hdf5::check;
 
 constexpr const char* kPayload = "payload";
+constexpr const char* kSearch = "search";
+constexpr const char* kDarts = "darts";
+
+/// What a checkpoint file holds besides its schema version and checksum.
+struct Envelope {
+  std::string kind;
+  std::vector<std::pair<std::string, std::string>> progress; ///< readable attributes of `/`
+  std::vector<char> payload;
+};
 
 std::vector<char> pack(const Checkpoint& c) {
   space::ByteWriter w;
@@ -33,7 +42,7 @@ std::vector<char> pack(const Checkpoint& c) {
   return w.take();
 }
 
-Checkpoint unpack(const std::vector<char>& bytes, const std::string& path) {
+Checkpoint unpack_search(const std::vector<char>& bytes, const std::string& path) {
   space::ByteReader r(bytes, "checkpoint '" + path + "'");
   Checkpoint c;
   c.config_hash = r.get_string();
@@ -53,6 +62,27 @@ Checkpoint unpack(const std::vector<char>& bytes, const std::string& path) {
   return c;
 }
 
+std::vector<char> pack(const DartsCheckpoint& c) {
+  space::ByteWriter w;
+  w.put_string(c.config_hash);
+  w.put(c.epoch);
+  w.put(c.step);
+  w.put_bytes(c.state);
+  return w.take();
+}
+
+DartsCheckpoint unpack_darts(const std::vector<char>& bytes, const std::string& path) {
+  space::ByteReader r(bytes, "checkpoint '" + path + "'");
+  DartsCheckpoint c;
+  c.config_hash = r.get_string();
+  c.epoch = r.get<std::int64_t>();
+  c.step = r.get<std::int64_t>();
+  c.state = r.get_bytes();
+  if (!r.at_end())
+    throw StoreError("checkpoint '" + path + "': trailing bytes in the payload");
+  return c;
+}
+
 /// fsync of a file or folder, so a rename after it never exposes a half-written file.
 void sync_path(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY);
@@ -64,7 +94,8 @@ void sync_path(const std::string& path) {
     throw StoreError("checkpoint: fsync of '" + path + "' failed");
 }
 
-void write_file(const std::string& path, const std::vector<char>& payload, const Checkpoint& c) {
+void write_file(const std::string& path, const Envelope& envelope) {
+  const auto& payload = envelope.payload;
   hdf5::silence_errors();
   hdf5::File file(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
                         "H5Fcreate", path, "/"));
@@ -80,17 +111,26 @@ void write_file(const std::string& path, const std::vector<char>& payload, const
   hdf5::write_int_attribute(file.get(), "schema_version", kCheckpointSchemaVersion, path);
   hdf5::write_string_attribute(file.get(), "checksum",
                                fnv1a_hex(std::string(payload.begin(), payload.end())), path);
-  hdf5::write_string_attribute(file.get(), "next_id", std::to_string(c.dispatch.next_id), path);
-  hdf5::write_string_attribute(file.get(), "recorded", std::to_string(c.dispatch.recorded), path);
+  hdf5::write_string_attribute(file.get(), "kind", envelope.kind, path);
+  for (const auto& [name, value] : envelope.progress)
+    hdf5::write_string_attribute(file.get(), name.c_str(), value, path);
 }
 
-Checkpoint read_file(const std::string& path) {
+/// The payload of a checkpoint file of `kind`, after its schema version and checksum passed.
+std::vector<char> read_payload(const std::string& path, const std::string& kind) {
   hdf5::silence_errors();
   hdf5::File file(check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen", path, "/"));
   const int version = hdf5::read_int_attribute(file.get(), "schema_version", path);
   if (version != kCheckpointSchemaVersion)
     throw StoreError("checkpoint '" + path + "' has schema version " + std::to_string(version) +
                      ", this hpcnas reads " + std::to_string(kCheckpointSchemaVersion));
+  // Checkpoints written before the darts kind existed carry no kind: they are a search's.
+  const std::string found = H5Aexists(file.get(), "kind") > 0
+                                ? hdf5::read_string_attribute(file.get(), "kind", path)
+                                : std::string(kSearch);
+  if (found != kind)
+    throw StoreError("checkpoint '" + path + "' is of a " + found + " run, not of a " + kind +
+                     " run");
   hdf5::Dataset data(
       check(H5Dopen2(file.get(), kPayload, H5P_DEFAULT), "H5Dopen2", path, kPayload));
   hdf5::Dataspace space(check(H5Dget_space(data.get()), "H5Dget_space", path, kPayload));
@@ -104,11 +144,61 @@ Checkpoint read_file(const std::string& path) {
   const std::string expected = hdf5::read_string_attribute(file.get(), "checksum", path);
   if (fnv1a_hex(std::string(payload.begin(), payload.end())) != expected)
     throw StoreError("checkpoint '" + path + "' fails its checksum");
-  try {
-    return unpack(payload, path);
-  } catch (const std::runtime_error& e) {
-    throw StoreError(e.what());
+  return payload;
+}
+
+void write_atomically(const std::string& run_file, const Envelope& envelope) {
+  const std::string current = checkpoint_path(run_file);
+  const std::string previous = previous_checkpoint_path(run_file);
+  const std::string temporary = current + ".tmp";
+  write_file(temporary, envelope); // closed when write_file returns
+  sync_path(temporary);
+  std::error_code ec;
+  if (std::filesystem::exists(current, ec))
+    std::filesystem::rename(current, previous);
+  std::filesystem::rename(temporary, current);
+  const auto folder = std::filesystem::absolute(current).parent_path().string();
+  sync_path(folder);
+}
+
+/// The newest valid checkpoint of `kind`, unpacked by `unpack(payload, path)`, else the previous.
+template <typename T, typename Unpack>
+std::optional<Loaded<T>> load_newest(const std::string& run_file, const std::string& kind,
+                                     Unpack unpack) {
+  const std::string current = checkpoint_path(run_file);
+  const std::string previous = previous_checkpoint_path(run_file);
+  std::error_code ec;
+  const bool has_current = std::filesystem::exists(current, ec);
+  const bool has_previous = std::filesystem::exists(previous, ec);
+  if (!has_current && !has_previous)
+    return std::nullopt;
+  const auto read = [&](const std::string& path) {
+    try {
+      return Loaded<T>{unpack(read_payload(path, kind), path), path, ""};
+    } catch (const std::runtime_error& e) { // StoreError, or a short payload
+      throw StoreError(e.what());
+    }
+  };
+  std::string problem;
+  if (has_current) {
+    try {
+      return read(current);
+    } catch (const StoreError& e) {
+      problem = e.what();
+    }
+  } else {
+    problem = "checkpoint '" + current + "' is missing";
   }
+  if (has_previous) {
+    try {
+      auto loaded = read(previous);
+      loaded.fallback = problem;
+      return loaded;
+    } catch (const StoreError& e) {
+      problem += "; " + std::string(e.what());
+    }
+  }
+  throw StoreError("no valid checkpoint: " + problem);
 }
 
 } // namespace
@@ -131,45 +221,25 @@ std::string previous_checkpoint_path(const std::string& run_file) {
 }
 
 void write_checkpoint(const std::string& run_file, const Checkpoint& checkpoint) {
-  const std::string current = checkpoint_path(run_file);
-  const std::string previous = previous_checkpoint_path(run_file);
-  const std::string temporary = current + ".tmp";
-  write_file(temporary, pack(checkpoint), checkpoint); // closed when write_file returns
-  sync_path(temporary);
-  std::error_code ec;
-  if (std::filesystem::exists(current, ec))
-    std::filesystem::rename(current, previous);
-  std::filesystem::rename(temporary, current);
-  const auto folder = std::filesystem::absolute(current).parent_path().string();
-  sync_path(folder);
+  write_atomically(run_file, {kSearch,
+                              {{"next_id", std::to_string(checkpoint.dispatch.next_id)},
+                               {"recorded", std::to_string(checkpoint.dispatch.recorded)}},
+                              pack(checkpoint)});
+}
+
+void write_checkpoint(const std::string& run_file, const DartsCheckpoint& checkpoint) {
+  write_atomically(run_file, {kDarts,
+                              {{"epoch", std::to_string(checkpoint.epoch)},
+                               {"step", std::to_string(checkpoint.step)}},
+                              pack(checkpoint)});
 }
 
 std::optional<LoadedCheckpoint> load_checkpoint(const std::string& run_file) {
-  const std::string current = checkpoint_path(run_file);
-  const std::string previous = previous_checkpoint_path(run_file);
-  std::error_code ec;
-  const bool has_current = std::filesystem::exists(current, ec);
-  const bool has_previous = std::filesystem::exists(previous, ec);
-  if (!has_current && !has_previous)
-    return std::nullopt;
-  std::string problem;
-  if (has_current) {
-    try {
-      return LoadedCheckpoint{read_file(current), current, ""};
-    } catch (const StoreError& e) {
-      problem = e.what();
-    }
-  } else {
-    problem = "checkpoint '" + current + "' is missing";
-  }
-  if (has_previous) {
-    try {
-      return LoadedCheckpoint{read_file(previous), previous, problem};
-    } catch (const StoreError& e) {
-      problem += "; " + std::string(e.what());
-    }
-  }
-  throw StoreError("no valid checkpoint: " + problem);
+  return load_newest<Checkpoint>(run_file, kSearch, unpack_search);
+}
+
+std::optional<Loaded<DartsCheckpoint>> load_darts_checkpoint(const std::string& run_file) {
+  return load_newest<DartsCheckpoint>(run_file, kDarts, unpack_darts);
 }
 
 } // namespace hpcnas::store

@@ -44,6 +44,14 @@ struct DartsFile::Impl {
   std::array<hdf5::Dataset, 2> alphas;
 
   void flush() { check(H5Fflush(file.get(), H5F_SCOPE_GLOBAL), "H5Fflush", path, "/"); }
+
+  /// Sets the epoch extent of both alpha datasets.
+  void set_alpha_epochs(hsize_t epochs) {
+    const std::array<hsize_t, 3> extent{epochs, static_cast<hsize_t>(edges),
+                                        static_cast<hsize_t>(ops)};
+    for (std::size_t i = 0; i < alphas.size(); ++i)
+      check(H5Dset_extent(alphas[i].get(), extent.data()), "H5Dset_extent", path, kAlphaNames[i]);
+  }
 };
 
 DartsFile::DartsFile(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -95,6 +103,41 @@ DartsFile DartsFile::create(const std::string& path, bool overwrite, const RunAt
     throw;
   }
   return DartsFile(std::move(impl));
+}
+
+DartsFile DartsFile::open_append(const std::string& path) {
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->file = open_for_append(path);
+  const hid_t root = impl->file.get();
+  if (H5Aexists(root, "kind") <= 0 || hdf5::read_string_attribute(root, "kind", path) != "darts")
+    throw StoreError("'" + path + "' is not the run file of an hpcnas darts search");
+  impl->epochs = TableWriter::open(root, path, kEpochs, kEpochColumns);
+  for (std::size_t i = 0; i < kAlphaNames.size(); ++i) {
+    impl->alphas[i] = hdf5::Dataset(
+        check(H5Dopen2(root, kAlphaNames[i], H5P_DEFAULT), "H5Dopen2", path, kAlphaNames[i]));
+    const hdf5::Dataspace space(
+        check(H5Dget_space(impl->alphas[i].get()), "H5Dget_space", path, kAlphaNames[i]));
+    std::array<hsize_t, 3> dims{};
+    if (check(H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr),
+              "H5Sget_simple_extent_dims", path, kAlphaNames[i]) != 3)
+      throw StoreError("run file '" + path + "', " + kAlphaNames[i] + ": expected 3-D");
+    impl->edges = static_cast<int>(dims[1]);
+    impl->ops = static_cast<int>(dims[2]);
+  }
+  // An append killed half-way may have written alpha without the row: alpha follows the rows.
+  impl->set_alpha_epochs(static_cast<hsize_t>(impl->epochs.rows()));
+  impl->flush();
+  return DartsFile(std::move(impl));
+}
+
+void DartsFile::truncate(std::int64_t epochs) {
+  auto& s = *impl_;
+  if (epochs >= s.epochs.rows())
+    return;
+  s.epochs.truncate(epochs);
+  s.set_alpha_epochs(static_cast<hsize_t>(epochs));
+  s.flush();
 }
 
 void DartsFile::append(const DartsEpochRow& row) {

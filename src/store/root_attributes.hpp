@@ -19,4 +19,8 @@ void write_root_attributes(hid_t root, const RunAttributes& attrs, const std::st
 /// writes it); StoreError when it is missing or not HDF5.
 hdf5::File open_read_only(const std::string& path);
 
+/// Opens an existing run file to append to it (resume). Throws StoreError when it is missing,
+/// not an hpcnas run file, or of another schema version.
+hdf5::File open_for_append(const std::string& path);
+
 } // namespace hpcnas::store

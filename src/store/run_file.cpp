@@ -36,16 +36,31 @@ const std::vector<ColumnSpec> kControllerColumns{
 constexpr const char* kEvaluations = "evaluations";
 constexpr const char* kController = "controller";
 
+/// Opens an existing file with `flags` (H5F_ACC_RDONLY or H5F_ACC_RDWR) without file locking.
+hdf5::File open_existing(const std::string& path, unsigned flags) {
+  hdf5::silence_errors();
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec))
+    throw StoreError("run file '" + path + "' does not exist");
+  const hdf5::PropertyList fapl = hdf5::unlocked_file_access(path);
+  return hdf5::File(check(H5Fopen(path.c_str(), flags, fapl.get()), "H5Fopen", path, "/"));
+}
+
 } // namespace
 
 hdf5::File open_read_only(const std::string& path) {
-  hdf5::silence_errors();
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    throw StoreError("run file '" + path + "' does not exist");
-  }
-  const hdf5::PropertyList fapl = hdf5::unlocked_file_access(path);
-  return hdf5::File(check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), "H5Fopen", path, "/"));
+  return open_existing(path, H5F_ACC_RDONLY);
+}
+
+hdf5::File open_for_append(const std::string& path) {
+  hdf5::File file = open_existing(path, H5F_ACC_RDWR);
+  if (H5Aexists(file.get(), "schema_version") <= 0)
+    throw StoreError("'" + path + "' is not an hpcnas run file (no schema_version attribute)");
+  const int version = hdf5::read_int_attribute(file.get(), "schema_version", path);
+  if (version != kSchemaVersion)
+    throw StoreError("run file '" + path + "' has schema version " + std::to_string(version) +
+                     ", this hpcnas reads version " + std::to_string(kSchemaVersion));
+  return file;
 }
 
 void write_root_attributes(hid_t root, const RunAttributes& attrs, const std::string& path) {
@@ -105,25 +120,10 @@ RunFile RunFile::create(const std::string& path, bool overwrite, const RunAttrib
 }
 
 RunFile RunFile::open_append(const std::string& path) {
-  hdf5::silence_errors();
-  std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) {
-    throw StoreError("run file '" + path + "' does not exist");
-  }
   auto impl = std::make_unique<Impl>();
   impl->path = path;
-  const hdf5::PropertyList fapl = hdf5::unlocked_file_access(path);
-  impl->file =
-      hdf5::File(check(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()), "H5Fopen", path, "/"));
+  impl->file = open_for_append(path);
   const hid_t root = impl->file.get();
-  if (H5Aexists(root, "schema_version") <= 0) {
-    throw StoreError("'" + path + "' is not an hpcnas run file (no schema_version attribute)");
-  }
-  const int version = hdf5::read_int_attribute(root, "schema_version", path);
-  if (version != kSchemaVersion) {
-    throw StoreError("run file '" + path + "' has schema version " + std::to_string(version) +
-                     ", this hpcnas reads version " + std::to_string(kSchemaVersion));
-  }
   impl->evaluations = TableWriter::open(root, path, kEvaluations, kEvaluationColumns);
   impl->controller = TableWriter::open(root, path, kController, kControllerColumns);
   impl->flush();

@@ -113,12 +113,22 @@ TableWriter TableWriter::open(hid_t file, std::string path, std::string name,
         check(H5Dopen2(t.group_.get(), spec.name, H5P_DEFAULT), "H5Dopen2", t.path_, object));
     rows = std::min(rows, dataset_rows(t.datasets_.back().get(), t.path_, object));
   }
-  for (std::size_t c = 0; c < t.columns_.size(); ++c)
-    check(H5Dset_extent(t.datasets_[c].get(), &rows), "H5Dset_extent", t.path_,
-          group_path + "/" + t.columns_[c].name);
-  t.rows_ = static_cast<std::int64_t>(rows);
+  t.set_rows(static_cast<std::int64_t>(rows));
   t.prepare_transfer();
   return t;
+}
+
+void TableWriter::truncate(std::int64_t rows) {
+  if (rows < rows_)
+    set_rows(rows);
+}
+
+void TableWriter::set_rows(std::int64_t rows) {
+  const hsize_t extent = static_cast<hsize_t>(rows);
+  for (std::size_t c = 0; c < columns_.size(); ++c)
+    check(H5Dset_extent(datasets_[c].get(), &extent), "H5Dset_extent", path_,
+          "/" + name_ + "/" + columns_[c].name);
+  rows_ = rows;
 }
 
 void TableWriter::append(const std::vector<const void*>& cells) {

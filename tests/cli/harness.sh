@@ -24,3 +24,7 @@ PY
 }
 # unique_ids FILE N: exactly N rows, no id twice.
 unique_ids() { $PY -c "import h5py,sys; i=h5py.File(sys.argv[1],'r')['evaluations/id'][:]; sys.exit(0 if len(set(i))==len(i)==int(sys.argv[2]) else 1)" "$1" "$2"; }
+# hpcnas_ranks HPCNAS COMMAND FILE: the pids of the hpcnas processes running COMMAND on FILE
+# (not mpirun, whose command line names the same file).
+hpcnas_ranks() { local p; for p in $(pgrep -f "$2 .*$3"); do
+  [ "$(readlink "/proc/$p/exe")" = "$(readlink -f "$1")" ] && echo "$p"; done; }

@@ -12,9 +12,7 @@ trap 'pkill -9 -f "$WORK/" 2>/dev/null; rm -rf "$WORK"' EXIT
 cd "$WORK"
 BUDGET=60
 search() { timeout 300 "$MPIEXEC" -n 2 --oversubscribe "$HPCNAS" search "$@"; }
-# The hpcnas processes of one run (not mpirun, whose command line names the same file).
-ranks_of() { for p in $(pgrep -f "search .*$1"); do
-  [ "$(readlink "/proc/$p/exe")" = "$(readlink -f "$HPCNAS")" ] && echo "$p"; done; }
+ranks_of() { hpcnas_ranks "$HPCNAS" search "$1"; }
 wait_rows() {  # wait_rows FILE N: until FILE has N rows (at most 60 s)
   for _ in $(seq 600); do [ "$(rows "$1")" -ge "$2" ] && return 0; sleep 0.1; done; return 1; }
 

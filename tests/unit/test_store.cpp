@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "hpcnas/store/checkpoint.hpp"
+#include "hpcnas/store/darts_file.hpp"
 #include "hpcnas/store/run_file.hpp"
 
 using namespace hpcnas;
@@ -416,4 +418,85 @@ TEST_CASE("controller updates form their own table", "[store]") {
   CHECK(c.loss[0] == -0.25);
   CHECK(c.grad_norm[2] == 3.5);
   CHECK(read_evaluations(path).rows() == 1);
+}
+
+namespace {
+
+DartsEpochRow darts_row(std::int64_t epoch) {
+  DartsEpochRow row;
+  row.epoch = epoch;
+  row.steps = 10 + epoch;
+  row.genotype = "epoch " + std::to_string(epoch);
+  row.train_loss = 1.0 / static_cast<double>(epoch + 3);
+  for (int i = 0; i < 2 * 3; ++i) {
+    row.alpha_normal.push_back(static_cast<double>(epoch) + 0.1 * i);
+    row.alpha_reduce.push_back(-static_cast<double>(epoch) - 0.1 * i);
+  }
+  return row;
+}
+
+} // namespace
+
+TEST_CASE("a DARTS run file reopened for a resume drops the epochs after its checkpoint",
+          "[store][darts]") {
+  TempDir dir;
+  const std::string path = dir.file("darts.h5");
+  {
+    auto file = DartsFile::create(path, false, test_attributes(), 2, 3);
+    for (std::int64_t e = 0; e < 3; ++e)
+      file.append(darts_row(e));
+  }
+  {
+    auto file = DartsFile::open_append(path);
+    CHECK(file.epochs() == 3);
+    file.truncate(1);
+    CHECK(file.epochs() == 1);
+    file.append(darts_row(7));
+  }
+  const DartsHistory history = read_darts(path);
+  REQUIRE(history.epochs.size() == 2);
+  CHECK(history.epochs[0].genotype == "epoch 0");
+  CHECK(history.epochs[1].genotype == "epoch 7");
+  CHECK(history.epochs[1].alpha_normal == darts_row(7).alpha_normal);
+  CHECK(history.epochs[1].alpha_reduce == darts_row(7).alpha_reduce);
+
+  // A search's run file is not a DARTS run file.
+  const std::string search_path = dir.file("search.h5");
+  RunFile::create(search_path, false, test_attributes());
+  CHECK_THROWS_WITH(DartsFile::open_append(search_path),
+                    Catch::Contains("not the run file of an hpcnas darts search"));
+}
+
+TEST_CASE("DARTS checkpoints round-trip, fall back to the previous one, and keep their kind",
+          "[store][darts]") {
+  TempDir dir;
+  const std::string run = dir.file("darts.h5");
+  CHECK_FALSE(load_darts_checkpoint(run).has_value());
+  DartsCheckpoint first{{'a', '\0', 'b'}, "hash-1", 2, 0};
+  DartsCheckpoint second{std::vector<char>(100000, '\x7f'), "hash-1", 2, 35};
+  write_checkpoint(run, first);
+  write_checkpoint(run, second);
+  auto loaded = load_darts_checkpoint(run);
+  REQUIRE(loaded.has_value());
+  CHECK(loaded->checkpoint.state == second.state);
+  CHECK(loaded->checkpoint.config_hash == "hash-1");
+  CHECK(loaded->checkpoint.epoch == 2);
+  CHECK(loaded->checkpoint.step == 35);
+  CHECK(loaded->fallback.empty());
+
+  // A torn newest checkpoint: the previous one is used, and the reason given.
+  {
+    std::fstream f(checkpoint_path(run), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-5000, std::ios::end);
+    f.write("garbage", 7);
+  }
+  loaded = load_darts_checkpoint(run);
+  REQUIRE(loaded.has_value());
+  CHECK(loaded->checkpoint.state == first.state);
+  CHECK(loaded->path == previous_checkpoint_path(run));
+  CHECK_THAT(loaded->fallback, Catch::Contains("checksum"));
+
+  // A search never resumes from a DARTS checkpoint.
+  fs::remove(checkpoint_path(run));
+  CHECK_THROWS_WITH(load_checkpoint(run), Catch::Contains("is of a darts run, not of a search run"));
 }

@@ -7,6 +7,7 @@
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "hpcnas/train/evaluation.hpp"
 
@@ -31,6 +32,19 @@ private:
   std::int64_t failures_ = 0;
   std::optional<train::EvalResult> best_;
   std::chrono::steady_clock::time_point start_;
+};
+
+/// What checkpoints cost on this file system (state, HDF5 write, fsync, renames): operators size
+/// the checkpoint frequency from the line print() writes at the end of a run.
+class CheckpointTimes {
+public:
+  void add(double milliseconds) { milliseconds_.push_back(milliseconds); }
+  std::size_t count() const { return milliseconds_.size(); }
+  /// "[hpcnas] checkpoints: N written, median X ms, max Y ms" (nothing when none was written).
+  void print(std::ostream& out) const;
+
+private:
+  std::vector<double> milliseconds_;
 };
 
 } // namespace hpcnas::app

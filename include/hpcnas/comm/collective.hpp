@@ -24,8 +24,8 @@
 
 namespace hpcnas::comm {
 
-/// Element type of a buffer.
-enum class DataType { kFloat32, kFloat64 };
+/// Element type of a buffer. kByte is for broadcasts of serialised state; it cannot be summed.
+enum class DataType { kFloat32, kFloat64, kByte };
 
 /// A failed collective call; the message names the call (e.g. "ncclAllReduce: unhandled cuda
 /// error").
@@ -38,7 +38,8 @@ class Collective {
 public:
   virtual ~Collective() = default;
 
-  /// Sums `count` elements at `data` over all ranks, in place; every rank gets the sum.
+  /// Sums `count` elements at `data` over all ranks, in place; every rank gets the sum. Throws
+  /// CollectiveError for kByte.
   virtual void allreduce_sum(void* data, std::size_t count, DataType type) = 0;
   /// Copies `count` elements at `data` from rank `root` to every rank.
   virtual void broadcast(void* data, std::size_t count, DataType type, int root) = 0;

@@ -40,7 +40,8 @@ Parsed<SearchConfig> parse_search(const std::vector<std::string>& args,
 std::string resume_target(const std::vector<std::string>& args);
 
 /// Whether an option changes what a search computes. Budget, output, time limits, checkpoint
-/// frequency, threads and test hooks do not: they may change when a run is resumed.
+/// frequency, threads, DARTS+ stopping criteria and test hooks do not: they may change when a
+/// run is resumed.
 bool is_search_defining(const std::string& option);
 
 /// One line naming every search-defining option whose value differs between a run file's
@@ -57,7 +58,9 @@ Parsed<BenchConfig> parse_bench(const std::vector<std::string>& args);
 Parsed<ReportConfig> parse_report(const std::vector<std::string>& args);
 
 /// `hpcnas darts`. Throws ConfigError.
-Parsed<DartsConfig> parse_darts(const std::vector<std::string>& args);
+/// `base` (a resumed run file's options) fills what neither the command line nor --config gives.
+Parsed<DartsConfig> parse_darts(const std::vector<std::string>& args,
+                                const OptionList& base = {});
 
 /// Evaluation ids of the --fail-ids test hook ("3,7,9"). Throws ConfigError.
 std::vector<long long> parse_id_list(const std::string& text);

@@ -118,6 +118,8 @@ struct DartsConfig {
   std::uint64_t seed = 1;
   std::string out = "hpcnas-darts.h5";
   bool overwrite = false;
+  std::string resume;              ///< run file to continue (its checkpoint is beside it)
+  double checkpoint_seconds = 600; ///< also checkpoint within an epoch after this long
   DataConfig data;
   NetworkConfig network;
 };

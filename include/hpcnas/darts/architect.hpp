@@ -70,8 +70,18 @@ public:
 
   /// Copies rank 0's weights and alpha to every rank (one broadcast of one flat buffer).
   void broadcast_parameters();
-  /// Averages BatchNorm running statistics over the ranks (before evaluation).
-  void average_batchnorm_statistics();
+  /// Copies rank 0's BatchNorm running statistics to every rank (before evaluation), as DDP's
+  /// broadcast_buffers does. Not their average: a checkpoint holds rank 0's state, and only
+  /// rank 0's statistics are then restored exactly, so a resumed search validates the same.
+  void broadcast_batchnorm_statistics();
+
+  /// Writes everything a resumed search needs: weights, alpha and BatchNorm running statistics
+  /// (each one flat tensor), the SGD momentum buffers and Adam's state.
+  void save(torch::serialize::OutputArchive& archive) const;
+  /// Restores what save wrote by copying values into the existing tensors, so their memory
+  /// format (channels-last) and Adam's binding to alpha stay. Throws std::runtime_error when
+  /// the archive holds a supernet of another size.
+  void load(torch::serialize::InputArchive& archive);
 
   Supernet& net() { return net_; }
 
@@ -79,6 +89,8 @@ private:
   void arch_step(const std::vector<torch::Tensor>& grads);
   StepStats weight_step(const std::vector<Batch>& train, std::int64_t train_global, double lr);
   void allreduce(torch::Tensor& flat);
+  /// Copies rank 0's values of `tensors` to every rank (one broadcast of one flat buffer).
+  void broadcast_from_root(const std::vector<torch::Tensor>& tensors);
 
   Supernet net_;
   ArchitectOptions options_;

@@ -39,6 +39,33 @@ struct EpochRecord {
   int normal_skip_connections = 0;
 };
 
+/// Where a search stands: the epoch in progress (0-based) and the steps of it already taken.
+struct SearchPosition {
+  int epoch = 0;
+  std::int64_t step = 0;
+};
+
+/// How run() reports, checkpoints and stops. Every callback is called on every rank, at the
+/// same point of the search.
+struct RunHooks {
+  /// After each epoch; returns false to end the search. Rank 0's answer counts for all ranks.
+  std::function<bool(const EpochRecord&)> on_epoch;
+  /// Time to checkpoint the search at `position` (save_state() gives the bytes): after every
+  /// epoch (after on_epoch), when checkpoint_seconds passed on rank 0's clock, and on a stop.
+  std::function<void(SearchPosition position)> checkpoint;
+  /// Whether this rank was asked to stop (a signal). Checked after every step and epoch; a
+  /// request on any rank stops all of them after the same step.
+  std::function<bool()> stop_requested;
+  double checkpoint_seconds = 0; ///< 0: only after epochs and on a stop
+};
+
+/// How run() ended.
+enum class RunEnd {
+  kCompleted, ///< every epoch ran
+  kEnded,     ///< on_epoch returned false (now, or before the state was saved)
+  kStopped,   ///< a stop request; a checkpoint was taken first
+};
+
 class DartsSearch {
 public:
   /// Loads the data (throws data::DataError) and builds the supernet seeded by cfg.seed. Throws
@@ -50,11 +77,21 @@ public:
   DartsSearch(const DartsSearch&) = delete;
   DartsSearch& operator=(const DartsSearch&) = delete;
 
-  /// Runs one epoch (0-based) and returns its record, on every rank.
+  /// Runs one whole epoch (0-based) without hooks and returns its record, on every rank.
   EpochRecord run_epoch(int epoch);
-  /// Runs up to cfg.epochs epochs, calling on_epoch after each; stops early when it returns
-  /// false (it must return the same on every rank).
-  void run(const std::function<bool(const EpochRecord&)>& on_epoch);
+  /// Runs from the current position (epoch 0, or where resume() put it) to cfg.epochs.
+  RunEnd run(const RunHooks& hooks);
+
+  /// The search's state at its current position, serialised: weights, alpha, BatchNorm
+  /// statistics, SGD momentum, Adam, the random generator, the position and the progress of a
+  /// partly done epoch. The same bytes on every rank; no communication.
+  std::vector<char> save_state() const;
+  /// Continues from a saved state: rank 0 passes it, the other ranks pass nothing, and rank 0's
+  /// bytes are broadcast (collective). Every rank then restores the same state, so the search
+  /// continues the trajectory it was on; empty bytes on rank 0 start from the beginning. Throws
+  /// std::runtime_error, on every rank, when the state does not fit this supernet.
+  void resume(const std::vector<char>& state_on_root);
+  SearchPosition position() const;
 
   /// Every weight, then alpha_normal and alpha_reduce, flattened (for tests).
   std::vector<double> flat_weights() const;

@@ -1,14 +1,17 @@
 #pragma once
-/// Checkpoints of a search, beside its run file: `<run>.ckpt` and the one before,
-/// `<run>.ckpt.prev`. Each is a small HDF5 file holding one payload (the controller's DispatchState
-/// with the strategy's state, and the hash of the search-defining options) and, as attributes of
-/// `/`, its schema version, checksum, and readable next_id/recorded. Written atomically: a
-/// temporary file is written, fsync'ed and renamed over the checkpoint after the old one became
-/// `.prev`.
+/// Checkpoints of a run, beside its run file: `<run>.ckpt` and the one before, `<run>.ckpt.prev`.
+/// Each is a small HDF5 file holding one payload and, as attributes of `/`, its schema version,
+/// checksum, kind ("search" or "darts") and readable progress:
+///  - search: the controller's DispatchState with the strategy's state and the hash of the
+///    search-defining options; attributes next_id and recorded;
+///  - darts: the serialised supernet search state and the options' hash; attributes epoch, step.
+/// Written atomically: a temporary file is written, fsync'ed and renamed over the checkpoint
+/// after the old one became `.prev`.
 
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "hpcnas/search/dispatcher.hpp"
 
@@ -16,9 +19,18 @@ namespace hpcnas::store {
 
 inline constexpr int kCheckpointSchemaVersion = 1;
 
+/// A checkpoint of `hpcnas search`.
 struct Checkpoint {
   search::DispatchState dispatch;
   std::string config_hash; ///< of the options that define the search
+};
+
+/// A checkpoint of `hpcnas darts`.
+struct DartsCheckpoint {
+  std::vector<char> state; ///< darts::DartsSearch::save_state()
+  std::string config_hash; ///< of the options that define the search
+  std::int64_t epoch = 0;  ///< the epoch in progress (0-based): epochs before it are done
+  std::int64_t step = 0;   ///< steps of that epoch done
 };
 
 /// `<run_file>.ckpt`
@@ -28,17 +40,20 @@ std::string previous_checkpoint_path(const std::string& run_file);
 
 /// Writes the checkpoint of `run_file` atomically and keeps the one it replaces as `.prev`.
 void write_checkpoint(const std::string& run_file, const Checkpoint& checkpoint);
+void write_checkpoint(const std::string& run_file, const DartsCheckpoint& checkpoint);
 
-struct LoadedCheckpoint {
-  Checkpoint checkpoint;
+template <typename T> struct Loaded {
+  T checkpoint;
   std::string path;     ///< the file it came from
   std::string fallback; ///< why the newest was skipped, when the previous one was used
 };
+using LoadedCheckpoint = Loaded<Checkpoint>;
 
-/// The newest checkpoint of `run_file` that passes its checksum, else the previous one (saying
-/// why in `fallback`). Nothing when neither file exists. Throws StoreError, naming the files and
-/// what is wrong, when checkpoints exist and none is valid.
+/// The newest checkpoint of `run_file` that passes its checksum and is of the right kind, else
+/// the previous one (saying why in `fallback`). Nothing when neither file exists. Throws
+/// StoreError, naming the files and what is wrong, when checkpoints exist and none is valid.
 std::optional<LoadedCheckpoint> load_checkpoint(const std::string& run_file);
+std::optional<Loaded<DartsCheckpoint>> load_darts_checkpoint(const std::string& run_file);
 
 /// FNV-1a 64-bit hash, as 16 hex digits: checksums and the configuration hash.
 std::string fnv1a_hex(const std::string& data);

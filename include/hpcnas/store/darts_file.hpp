@@ -48,12 +48,18 @@ public:
   /// Creates the file (refuses to replace one unless overwrite) for alpha of edges x ops.
   static DartsFile create(const std::string& path, bool overwrite, const RunAttributes& attrs,
                           int edges, int ops);
+  /// Reopens a DARTS run file to continue it (resume). Throws StoreError when it is missing,
+  /// not a DARTS run file, or of another schema version.
+  static DartsFile open_append(const std::string& path);
   DartsFile(DartsFile&&) noexcept;
   DartsFile& operator=(DartsFile&&) noexcept;
   ~DartsFile();
 
   /// Appends one epoch (row and alpha) and flushes.
   void append(const DartsEpochRow& row);
+  /// Keeps only the first `epochs` epochs (a resume drops those its checkpoint does not cover:
+  /// they are computed again) and flushes.
+  void truncate(std::int64_t epochs);
   std::int64_t epochs() const;
 
 private:

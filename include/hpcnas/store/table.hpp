@@ -30,10 +30,14 @@ public:
   /// Appends one row without flushing. cells[c] points at a std::int64_t, std::int32_t, double or
   /// `const char*` according to the kind of column c.
   void append(const std::vector<const void*>& cells);
+  /// Cuts every column back to its first `rows` rows (fewer rows than present: no change).
+  void truncate(std::int64_t rows);
   std::int64_t rows() const { return rows_; }
 
 private:
   void prepare_transfer();
+  /// Sets every column's extent to `rows`.
+  void set_rows(std::int64_t rows);
 
   std::string path_;
   std::string name_;

@@ -133,6 +133,16 @@ void require_one_of(const std::string& option, const std::string& value,
   throw ConfigError("--" + option + " '" + value + "' is not one of: " + list);
 }
 
+void require_partial_channels(int partial_channels, int channels) {
+  require(partial_channels >= 1 && channels % partial_channels == 0,
+          "--partial-channels " + std::to_string(partial_channels) +
+              " must be at least 1 and divide --channels " + std::to_string(channels));
+}
+
+const char* const kPartialChannelsHelp =
+    "PC-DARTS partial channel connections: each edge's operations see 1/N of the channels, the "
+    "others bypass them (N divides --channels; 1: off; the paper uses 4)";
+
 /// Options a resumed run does not take from its run file.
 const std::set<std::string> kNotInherited = {"out", "overwrite", "resume", "config", "help"};
 
@@ -325,6 +335,7 @@ Parsed<BenchConfig> parse_bench(const std::vector<std::string>& args) {
   add("what", bound(&cfg.what),
       "child: training steps of the DARTS_V2 child network | supernet: DARTS search steps");
   add("order", bound(&cfg.order), "supernet: 1 (first-order) or 2 (second-order) DARTS step");
+  add("partial-channels", bound(&cfg.partial_channels), kPartialChannelsHelp);
   add("batch-size", bound(&cfg.batch_size), "batch size");
   add("input", bound(&cfg.input), "input shape CxHxW");
   add("threads", bound(&cfg.threads), "LibTorch threads");
@@ -341,6 +352,7 @@ Parsed<BenchConfig> parse_bench(const std::vector<std::string>& args) {
   require(cfg.threads >= 1, "--threads must be at least 1");
   require(cfg.steps >= 1, "--steps must be at least 1");
   require(cfg.warmup >= 0, "--warmup must not be negative");
+  require_partial_channels(cfg.partial_channels, cfg.network.channels);
   return out;
 }
 
@@ -372,6 +384,7 @@ Parsed<DartsConfig> parse_darts(const std::vector<std::string>& args, const Opti
   add("batch-size", bound(&cfg.batch_size), "global batch size (split across ranks)");
   add("accumulate", bound(&cfg.accumulate), "micro-batches per rank and step (K)");
   add("order", bound(&cfg.order), "1: first-order DARTS | 2: second-order (unrolled) DARTS");
+  add("partial-channels", bound(&cfg.partial_channels), kPartialChannelsHelp);
   add("steps-per-epoch", bound(&cfg.steps_per_epoch), "stop each epoch after N steps (0: all)");
   add("stop-skips", bound(&cfg.stop_skips),
       "DARTS+ early stop: end the search once the normal cell has N skip connections (0: off; "
@@ -433,6 +446,7 @@ Parsed<DartsConfig> parse_darts(const std::vector<std::string>& args, const Opti
   require(cfg.data.val_subset >= 0, "--val-subset must be 0 (all) or positive");
   require(cfg.network.channels >= 1, "--channels must be at least 1");
   require(cfg.network.layers >= 3, "--layers must be at least 3 (two of them are reductions)");
+  require_partial_channels(cfg.partial_channels, cfg.network.channels);
   return out;
 }
 

@@ -321,6 +321,7 @@ DartsSearch::DartsSearch(const config::DartsConfig& cfg, comm::Collective& colle
   options.channels = cfg.network.channels;
   options.layers = cfg.network.layers;
   options.stem_multiplier = cfg.network.stem_multiplier;
+  options.partial_channels = cfg.partial_channels;
   Supernet net(options);
   net->train();
   s.architect = std::make_unique<Architect>(net, architect_options(cfg), s.timed);
@@ -482,6 +483,7 @@ double bench_supernet_step(const config::BenchConfig& cfg) {
   options.channels = cfg.network.channels;
   options.layers = cfg.network.layers;
   options.stem_multiplier = cfg.network.stem_multiplier;
+  options.partial_channels = cfg.partial_channels;
   Supernet net(options);
   net->train();
   comm::SoloCollective solo;

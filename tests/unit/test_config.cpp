@@ -89,6 +89,24 @@ TEST_CASE("bench options", "[config]") {
   CHECK_THROWS_AS(parse_bench({"--what", "supernet", "--order", "3"}), ConfigError);
 }
 
+TEST_CASE("--partial-channels is off by default and must divide --channels", "[config]") {
+  CHECK(parse_darts({}).config.partial_channels == 1);
+  CHECK(parse_bench({}).config.partial_channels == 1);
+  CHECK(parse_darts({"--partial-channels", "4"}).config.partial_channels == 4);
+  CHECK(parse_bench({"--what", "supernet", "--partial-channels", "4"}).config.partial_channels ==
+        4);
+  CHECK(parse_darts({"--channels", "12", "--partial-channels", "3"}).config.partial_channels == 3);
+  for (const auto& bad : std::vector<std::vector<std::string>>{
+           {"--partial-channels", "3"}, // the default --channels is 16
+           {"--partial-channels", "0"},
+           {"--channels", "8", "--partial-channels", "16"}}) {
+    CHECK_THROWS_WITH(parse_darts(bad), "--partial-channels " + bad.back() +
+                                            " must be at least 1 and divide --channels " +
+                                            (bad.size() == 4 ? "8" : "16"));
+    CHECK_THROWS_WITH(parse_bench(bad), Catch::Contains("--partial-channels"));
+  }
+}
+
 TEST_CASE("rl and evolution options", "[config]") {
   const auto defaults = parse_search({});
   CHECK(defaults.config.rl.temperature == 5.0);

@@ -96,13 +96,84 @@ TEST_CASE("a mixed edge is the weighted sum of its operations", "[darts]") {
     for (int k = 0; k < kOps; ++k)
       expected = expected + w[k] * edge->op(k)->forward(x);
     CHECK(relative_difference(edge->forward(x, w), expected) < 1e-6);
-    const auto fast = edge->accumulate(torch::Tensor(), x, torch::relu(x), w);
+    const auto fast = edge->accumulate(torch::Tensor(), darts::edge_input(x, 1), w);
     CHECK(relative_difference(fast, expected) < 1e-6);
     // 'none' alone gives exactly zero.
     auto only_none = torch::zeros({kOps});
     only_none[kNone] = 1.0;
     CHECK(edge->forward(x, only_none).abs().max().item<double>() == 0.0);
   }
+}
+
+TEST_CASE("with partial channels an edge mixes C/K channels and shuffles the rest in", "[darts]") {
+  torch::manual_seed(5);
+  const int k = 4;
+  const int part = 2; // C/K of 8 channels
+  for (const int stride : {1, 2}) {
+    darts::MixedEdge edge(8, stride, k);
+    edge->train();
+    auto x = torch::randn({3, 8, 8, 8}).requires_grad_();
+    const auto w = torch::softmax(torch::randn({kOps}), 0);
+    // By hand: the ops on the first C/K channels, the others max-pooled 2x2 on a strided edge;
+    // channel i * K + g of the output is channel g * C/K + i of their concatenation.
+    torch::Tensor expected;
+    {
+      torch::NoGradGuard no_grad;
+      torch::Tensor mixed = torch::zeros({3, part, 8 / stride, 8 / stride});
+      for (int op = 0; op < kOps; ++op)
+        mixed = mixed + w[op] * edge->op(op)->forward(x.narrow(1, 0, part));
+      auto bypass = x.narrow(1, part, 8 - part);
+      if (stride == 2)
+        bypass = torch::max_pool2d(bypass, {2, 2}, {2, 2});
+      const auto joined = torch::cat({mixed, bypass}, 1);
+      expected = torch::empty_like(joined);
+      for (int g = 0; g < k; ++g)
+        for (int i = 0; i < part; ++i)
+          expected.select(1, i * k + g).copy_(joined.select(1, g * part + i));
+    }
+    const auto plain = edge->forward(x, w);
+    CHECK(plain.sizes() == torch::IntArrayRef({3, 8, 8 / stride, 8 / stride}));
+    CHECK(relative_difference(plain, expected) < 1e-6);
+    const auto fast = edge->accumulate(torch::Tensor(), darts::edge_input(x, k), w);
+    CHECK(relative_difference(fast, expected) < 1e-6);
+    CHECK(fast.is_contiguous(torch::MemoryFormat::ChannelsLast));
+    const auto ones = torch::ones_like(expected);
+    CHECK(relative_difference(edge->accumulate(ones.clone(), darts::edge_input(x, k), w),
+                              expected + ones) < 1e-6);
+
+    // The same input gradient, channels-last on the fast path (a slice's would be NCHW).
+    const auto g = torch::randn_like(expected);
+    const auto grad_plain = torch::autograd::grad({plain}, {x}, {g})[0];
+    const auto grad_fast = torch::autograd::grad({fast}, {x}, {g})[0];
+    CHECK(relative_difference(grad_fast, grad_plain) < 1e-5);
+    CHECK(grad_fast.is_contiguous(torch::MemoryFormat::ChannelsLast));
+  }
+}
+
+TEST_CASE("partial channels: shapes, fewer parameters, K must divide C", "[darts]") {
+  const auto count = [](const torch::nn::Module& module) {
+    std::int64_t n = 0;
+    for (const auto& p : module.parameters())
+      n += p.numel();
+    return n;
+  };
+  auto o = tiny_options();
+  o.in_channels = 3;
+  o.channels = 8;
+  darts::Supernet full(o);
+  o.partial_channels = 4;
+  darts::Supernet partial(o);
+  for (const int size : {8, 7}) // odd: the pooled bypass must match the strided operations
+    CHECK(partial->forward(torch::randn({4, 3, size, size})).sizes() == torch::IntArrayRef({4, 3}));
+  CHECK(count(*partial) < count(*full));
+  // A first-cell edge holds the operations of a full edge on C/K = 2 channels.
+  CHECK(count(*partial->edge(0, 0)) == count(*darts::MixedEdge(2, 1)));
+  CHECK(count(*partial->edge(0, 0)) < count(*full->edge(0, 0)));
+  for (const int k : {0, 3, 16}) {
+    o.partial_channels = k;
+    CHECK_THROWS_WITH(darts::Supernet(o), Catch::Contains("partial channels"));
+  }
+  CHECK_THROWS_WITH(darts::MixedEdge(8, 1, 3), Catch::Contains("partial channels"));
 }
 
 TEST_CASE("supernet forward shapes and parameter groups", "[darts]") {
@@ -122,28 +193,36 @@ TEST_CASE("supernet forward shapes and parameter groups", "[darts]") {
   CHECK(net->forward(torch::randn({2, 3, 15, 15})).sizes() == torch::IntArrayRef({2, 10}));
 }
 
-TEST_CASE("alpha gradients of the fast supernet equal the plain formulation's", "[darts]") {
-  for (const bool reduce_input : {false, true}) {
-    auto options = tiny_options(true);
-    options.channels = 4;
-    options.layers = reduce_input ? 3 : 4;
-    torch::manual_seed(7);
-    darts::Supernet fast(options);
-    options.fast = false;
-    torch::manual_seed(7);
-    darts::Supernet plain(options);
-    const auto x = torch::randn({4, 1, 12, 12});
-    const auto y = torch::randint(0, 3, {4}, torch::kLong);
-    std::vector<torch::Tensor> grads[2];
-    int i = 0;
-    for (auto* net : {&fast, &plain}) {
-      (*net)->train();
-      const auto loss = torch::nn::functional::cross_entropy((*net)->forward(x), y);
-      grads[i++] = torch::autograd::grad({loss}, (*net)->arch_parameters());
+TEST_CASE("logits and alpha gradients of the fast supernet equal the plain formulation's",
+          "[darts]") {
+  for (const int partial_channels : {1, 4})
+    for (const bool reduce_input : {false, true}) {
+      INFO("partial channels " << partial_channels << ", reduction after reduction "
+                               << reduce_input);
+      auto options = tiny_options(true);
+      options.channels = partial_channels == 1 ? 4 : 8;
+      options.layers = reduce_input ? 3 : 4;
+      options.partial_channels = partial_channels;
+      torch::manual_seed(7);
+      darts::Supernet fast(options);
+      options.fast = false;
+      torch::manual_seed(7);
+      darts::Supernet plain(options);
+      const auto x = torch::randn({4, 1, 12, 12});
+      const auto y = torch::randint(0, 3, {4}, torch::kLong);
+      torch::Tensor logits[2];
+      std::vector<torch::Tensor> grads[2];
+      int i = 0;
+      for (auto* net : {&fast, &plain}) {
+        (*net)->train();
+        logits[i] = (*net)->forward(x);
+        const auto loss = torch::nn::functional::cross_entropy(logits[i], y);
+        grads[i++] = torch::autograd::grad({loss}, (*net)->arch_parameters());
+      }
+      CHECK(relative_difference(logits[0], logits[1]) < 1e-4);
+      for (int a = 0; a < 2; ++a)
+        CHECK(relative_difference(grads[0][a], grads[1][a]) < 1e-4);
     }
-    for (int a = 0; a < 2; ++a)
-      CHECK(relative_difference(grads[0][a], grads[1][a]) < 1e-4);
-  }
 }
 
 TEST_CASE("the second-order alpha gradient matches a finite-difference check", "[darts]") {

@@ -102,6 +102,7 @@ struct DartsConfig {
   int batch_size = 64;          ///< global batch: split across ranks and --accumulate
   int accumulate = 1;           ///< K micro-batches per rank and step, gradients summed
   int order = 1;                ///< 1: first order; 2: unrolled step, finite-difference HVP
+  int partial_channels = 1;     ///< PC-DARTS: edges mix C/K channels, the rest bypass (1: off)
   int steps_per_epoch = 0;      ///< >0: stop each epoch after this many steps (tests, trials)
   double learning_rate = 0.025; ///< SGD on the weights, cosine schedule per epoch
   double min_learning_rate = 0.001;
@@ -128,6 +129,7 @@ struct DartsConfig {
 struct BenchConfig {
   std::string what = "child"; ///< child | supernet
   int order = 1;              ///< supernet: first- or second-order DARTS step
+  int partial_channels = 1;   ///< supernet: PC-DARTS partial channels K (1: off)
   int batch_size = 64;
   std::string input = "1x28x28";
   int threads = 2;

@@ -11,6 +11,13 @@
 ///    gradient from the product), and a node accumulates w * op(x) in place without temporaries.
 ///  - plain: sum over all 8 ops of w_k * op_k(x) with a fresh temporary per op, as the Python
 ///    reference writes it; kept to test the fast path against.
+///
+/// Partial channel connections (PC-DARTS, Xu et al. 2020), when SupernetOptions::partial_channels
+/// K > 1: an edge's operations see only the first C/K channels of its input, the other channels
+/// bypass them (max-pooled 2x2 on a stride-2 edge), and the edge's output is
+/// channel_shuffle(cat(mixed, bypass), K), so that the next edge mixes other channels. The
+/// operations hold about 1/K of the activations, so a larger batch fits. PC-DARTS's edge
+/// normalisation (a second set of weights over the edges of a node) is not implemented.
 
 #include <cstdint>
 #include <vector>
@@ -31,26 +38,49 @@ struct SupernetOptions {
   int channels = 16; ///< C
   int layers = 8;    ///< L
   int stem_multiplier = 3;
-  bool fast = true; ///< false: the plain per-operation formulation (see the file comment)
+  bool fast = true;         ///< false: the plain per-operation formulation (see the file comment)
+  int partial_channels = 1; ///< K: operations see C/K channels (PC-DARTS); 1 = all; divides C
 };
 
-/// One edge: all kOps operations of one input state, mixed by a weight vector.
+/// An edge input as the fast path shares it among all edges reading the same state: split and
+/// passed through the ReLU once per state, not once per edge.
+struct EdgeInput {
+  torch::Tensor mixed;      ///< the channels the operations see: all, or the first C/K
+  torch::Tensor relu_mixed; ///< relu(mixed), for the operations that start with a ReLU
+  torch::Tensor bypass;     ///< with K > 1 the other C - C/K channels; undefined with K = 1
+};
+
+/// `state` prepared for edges with `partial_channels` K. With K > 1 the two parts are
+/// channels-last copies whose backward hands the state one channels-last gradient (slicing would
+/// hand it NCHW zeros, which put every BatchNorm behind it on its slow path).
+EdgeInput edge_input(const torch::Tensor& state, int partial_channels);
+
+/// One edge: all kOps operations of one input state, mixed by a weight vector; with
+/// `partial_channels` K > 1 the operations are built on channels / K channels (see the file
+/// comment).
 class MixedEdgeImpl : public torch::nn::Module {
 public:
-  MixedEdgeImpl(std::int64_t channels, std::int64_t stride);
+  MixedEdgeImpl(std::int64_t channels, std::int64_t stride, int partial_channels = 1);
 
-  /// sum_k weights[k] * op_k(x), the plain way (one temporary per operation).
+  /// sum_k weights[k] * op_k(x), the plain way (one temporary per operation); with K > 1
+  /// channel_shuffle(cat(sum_k weights[k] * op_k(x[:, :C/K]), bypass(x[:, C/K:])), K).
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& weights);
 
-  /// Adds weights[k] * op_k(x) for every op but 'none' into `accumulator` in place, or returns
-  /// the first such product when `accumulator` is undefined. `relu_x` is relu(x), shared.
-  torch::Tensor accumulate(torch::Tensor accumulator, const torch::Tensor& x,
-                           const torch::Tensor& relu_x, const torch::Tensor& weights);
+  /// Adds the edge's output, computed the fast way, into `accumulator` in place, or returns it
+  /// when `accumulator` is undefined. The mixed sum skips 'none' and accumulates
+  /// weights[k] * op_k in place.
+  torch::Tensor accumulate(torch::Tensor accumulator, const EdgeInput& input,
+                           const torch::Tensor& weights);
 
   /// The module of op k.
   model::Operation op(int k) const { return ops_[k]; }
 
 private:
+  /// The bypassed channels at the edge's output resolution.
+  torch::Tensor bypass(const torch::Tensor& x) const;
+
+  std::int64_t stride_;
+  int partial_channels_;
   std::vector<model::Operation> ops_;
 };
 TORCH_MODULE(MixedEdge);

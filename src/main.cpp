@@ -1,10 +1,29 @@
 #include <string>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "hpcnas/app/cli.hpp"
 #include "hpcnas/app/signals.hpp"
 #include "hpcnas/comm/mpi_context.hpp"
 
+namespace {
+
+/// Every training step frees and allocates the same large activation buffers again. By default
+/// glibc hands them back to the system and the next step faults them in page by page, which
+/// cost more than the arithmetic of a supernet step here: keep freed memory in the heap.
+void retain_freed_memory() {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_MAX, 0);        // no mmap per large block: serve it from the heap
+  mallopt(M_TRIM_THRESHOLD, -1); // never give the heap top back to the system
+#endif
+}
+
+} // namespace
+
 int main(int argc, char** argv) {
+  retain_freed_memory();
   // A search turns SLURM's stop signal into a checkpoint. It may arrive while MPI starts or data
   // loads: catch it from the first instruction, or it kills the job step before any checkpoint.
   if (argc > 1 && (std::string(argv[1]) == "search" || std::string(argv[1]) == "darts"))

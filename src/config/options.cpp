@@ -341,6 +341,8 @@ Parsed<BenchConfig> parse_bench(const std::vector<std::string>& args) {
   add("threads", bound(&cfg.threads), "LibTorch threads");
   add("steps", bound(&cfg.steps), "timed steps");
   add("warmup", bound(&cfg.warmup), "untimed steps first");
+  add("profile", bound(&cfg.profile),
+      "supernet: write the operator trace of the timed steps to this file (Chrome trace JSON)");
   options.add(bench);
   add_network_options(options, cfg.network);
   parse_into(out, options, args);

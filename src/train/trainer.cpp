@@ -4,17 +4,12 @@
 #include <array>
 #include <chrono>
 #include <cmath>
-#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <torch/torch.h>
-
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 #include "hpcnas/data/dataset.hpp"
 #include "hpcnas/model/network.hpp"
@@ -296,18 +291,7 @@ std::array<int, 3> parse_input_shape(const std::string& text) {
 
 } // namespace
 
-void retain_freed_memory() {
-#if defined(__GLIBC__)
-  static std::once_flag once;
-  std::call_once(once, [] {
-    mallopt(M_MMAP_MAX, 0);        // no mmap per large block: serve it from the heap
-    mallopt(M_TRIM_THRESHOLD, -1); // never give the heap top back to the system
-  });
-#endif
-}
-
 std::unique_ptr<Evaluator> make_training_evaluator(const config::SearchConfig& cfg, int rank) {
-  retain_freed_memory();
   return std::make_unique<TrainingEvaluator>(cfg, rank);
 }
 
@@ -316,7 +300,6 @@ double bench_child_step(const config::BenchConfig& cfg) {
   if (cfg.batch_size < 2) {
     throw std::invalid_argument("--batch-size must be at least 2 (BatchNorm in training mode)");
   }
-  retain_freed_memory();
   if (cfg.threads > 0) {
     torch::set_num_threads(cfg.threads);
   }

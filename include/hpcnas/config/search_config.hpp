@@ -135,6 +135,7 @@ struct BenchConfig {
   int threads = 2;
   int steps = 10;
   int warmup = 2;
+  std::string profile; ///< supernet: Chrome trace of the timed steps ("" = none)
   NetworkConfig network;
 };
 

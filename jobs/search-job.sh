@@ -1,40 +1,68 @@
-# Sourced by the search job scripts: start the search, or resume it when its run file exists, and
-# requeue the job when SLURM's signal stopped it before the budget. Settings (environment):
+# Sourced by the job scripts: start a search (`hpcnas search` or `hpcnas darts`), or resume it
+# when its run file exists, and requeue the job when SLURM's signal stopped it before the end.
+# Settings (environment):
 #   HPCNAS  executable (default $SLURM_SUBMIT_DIR/build/hpcnas)
-#   OUT     run file (default $SLURM_SUBMIT_DIR/<strategy>-search.h5); its checkpoint is beside it
-#   BUDGET  evaluations (default 500)
-#   HPCNAS_ARGS  further `hpcnas search` options, e.g. "--evaluator surrogate"
+#   OUT     run file (default $SLURM_SUBMIT_DIR/<strategy>-search.h5, or darts.h5); its
+#           checkpoint is beside it
+#   BUDGET  evaluations of `hpcnas search` (default 500)
+#   EPOCHS  epochs of `hpcnas darts` (default 50)
+#   HPCNAS_ARGS  further options for a new run, e.g. "--evaluator surrogate"
 #   LAUNCH  srun (default) or mpirun
 #   REQUEUE 1 (default): requeue this job when stopped early; 0: leave that to a chain (chain.sh)
 set -euo pipefail
 
+# hpcnas_search_job STRATEGY: `hpcnas search --strategy STRATEGY`, new or resumed.
 hpcnas_search_job() {
   local strategy=$1
   local dir=${SLURM_SUBMIT_DIR:-$PWD}
-  local hpcnas=${HPCNAS:-$dir/build/hpcnas}
   local out=${OUT:-$dir/$strategy-search.h5}
   local budget=${BUDGET:-500}
-  local threads=${SLURM_CPUS_PER_TASK:-1}
   local -a args
   if [ -e "$out" ]; then
     echo "hpcnas job ${SLURM_JOB_ID:-}: resuming $out"
     args=(--resume "$out" --budget "$budget")
   else
     # shellcheck disable=SC2206
-    args=(--strategy "$strategy" --budget "$budget" --threads "$threads" --out "$out"
+    args=(--strategy "$strategy" --budget "$budget" --threads "${SLURM_CPUS_PER_TASK:-1}"
+          --out "$out" ${HPCNAS_ARGS:-})
+  fi
+  hpcnas_run_and_requeue search "${args[@]}"
+}
+
+# hpcnas_darts_job: `hpcnas darts`, new or resumed.
+hpcnas_darts_job() {
+  local dir=${SLURM_SUBMIT_DIR:-$PWD}
+  local out=${OUT:-$dir/darts.h5}
+  local -a args
+  if [ -e "$out" ]; then
+    echo "hpcnas job ${SLURM_JOB_ID:-}: resuming $out"
+    args=(--resume "$out")
+  else
+    # shellcheck disable=SC2206
+    args=(--epochs "${EPOCHS:-50}" --threads "${SLURM_CPUS_PER_TASK:-1}" --out "$out"
           ${HPCNAS_ARGS:-})
   fi
+  hpcnas_run_and_requeue darts "${args[@]}"
+}
+
+# hpcnas_run_and_requeue COMMAND ARGS...: runs `hpcnas COMMAND ARGS...` on the job's tasks and
+# requeues the job when a signal stopped it.
+hpcnas_run_and_requeue() {
+  local dir=${SLURM_SUBMIT_DIR:-$PWD}
+  local hpcnas=${HPCNAS:-$dir/build/hpcnas}
   if [ "$(id -u)" = 0 ]; then
     export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
   fi
   local log
   log=$(mktemp)
-  # Debian's Open MPI starts under srun through PMIx (pmi2 does not work with it).
+  # Debian's Open MPI starts under srun through PMIx (pmi2 does not work with it). A task that
+  # dies (SLURM's signal can reach a task before hpcnas starts) ends the whole step at once, so
+  # the others do not wait for it in MPI until the time limit and the job can requeue.
   local status
   if [ "${LAUNCH:-srun}" = mpirun ]; then
-    mpirun "$hpcnas" search "${args[@]}" | tee "$log" && status=0 || status=${PIPESTATUS[0]}
+    mpirun "$hpcnas" "$@" | tee "$log" && status=0 || status=${PIPESTATUS[0]}
   else
-    srun --mpi=pmix "$hpcnas" search "${args[@]}" | tee "$log" && status=0 ||
+    srun --mpi=pmix --kill-on-bad-exit=1 "$hpcnas" "$@" | tee "$log" && status=0 ||
       status=${PIPESTATUS[0]}
   fi
   # hpcnas exits 0 when a signal stopped it after a checkpoint. A signal that lands before hpcnas
@@ -45,7 +73,7 @@ hpcnas_search_job() {
   [ "$status" -gt 128 ] && stopped=1
   rm -f "$log"
   if [ "$stopped" = 1 ] && [ "${REQUEUE:-1}" = 1 ]; then
-    echo "hpcnas job ${SLURM_JOB_ID:-}: stopped before the budget, requeueing"
+    echo "hpcnas job ${SLURM_JOB_ID:-}: stopped before the end, requeueing"
     scontrol requeue "$SLURM_JOB_ID"
     return 0
   fi

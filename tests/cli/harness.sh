@@ -28,3 +28,19 @@ unique_ids() { $PY -c "import h5py,sys; i=h5py.File(sys.argv[1],'r')['evaluation
 # (not mpirun, whose command line names the same file).
 hpcnas_ranks() { local p; for p in $(pgrep -f "$2 .*$3"); do
   [ "$(readlink "/proc/$p/exe")" = "$(readlink -f "$1")" ] && echo "$p"; done; }
+# same_darts A B: two DARTS run files with the same alpha history, genotypes, learning rates and
+# validation results, bit for bit. The training loss of an epoch cut by a stop is summed in two
+# parts, so it is compared to 1e-12.
+same_darts() {
+  $PY - "$1" "$2" <<'PY'
+import sys, h5py, numpy as np
+a, b = (h5py.File(p, "r")["darts"] for p in sys.argv[1:3])
+same = [np.array_equal(a[k][:], b[k][:]) for k in ("alpha_normal", "alpha_reduce")]
+same += [np.array_equal(a["epochs"][c][:], b["epochs"][c][:])
+         for c in ("epoch", "steps", "genotype", "learning_rate", "val_loss", "val_accuracy")]
+same.append(np.allclose(a["epochs/train_loss"][:], b["epochs/train_loss"][:], rtol=1e-12, atol=0))
+sys.exit(0 if all(same) else 1)
+PY
+}
+# darts_epochs FILE: epochs recorded in a DARTS run file (0 when it cannot be read yet).
+darts_epochs() { $PY -c "import h5py,sys; print(h5py.File(sys.argv[1],'r')['darts/epochs/epoch'].shape[0])" "$1" 2>/dev/null || echo 0; }

@@ -16,21 +16,9 @@ darts() { timeout 600 "$MPIEXEC" -n 2 --oversubscribe "$HPCNAS" darts "$@"; }
 args=(--dataset synthetic --val-size 200 --train-subset 96 --val-subset 32 --channels 4
       --layers 3 --batch-size 16 --epochs "$EPOCHS" --steps-per-epoch 6 --threads 1 --seed 4)
 ranks_of() { hpcnas_ranks "$HPCNAS" darts "$1"; }
-epochs() { $PY -c "import h5py,sys; print(h5py.File(sys.argv[1],'r')['darts/epochs/epoch'].shape[0])" "$1" 2>/dev/null || echo 0; }
+epochs() { darts_epochs "$1"; }
 wait_epochs() {  # wait_epochs FILE N: until FILE has N epochs (at most 120 s)
   for _ in $(seq 1200); do [ "$(epochs "$1")" -ge "$2" ] && return 0; sleep 0.1; done; return 1; }
-same_search() {  # same_search A B: identical alpha history, genotypes and losses, bit for bit
-  $PY - "$1" "$2" <<'PY'
-import sys, h5py, numpy as np
-a, b = (h5py.File(p, "r")["darts"] for p in sys.argv[1:3])
-same = [np.array_equal(a[k][:], b[k][:]) for k in ("alpha_normal", "alpha_reduce")]
-same += [np.array_equal(a["epochs"][c][:], b["epochs"][c][:])
-         for c in ("epoch", "steps", "genotype", "learning_rate", "val_loss", "val_accuracy")]
-# The training loss of an epoch cut by a stop is summed in two parts: equal up to rounding.
-same.append(np.allclose(a["epochs/train_loss"][:], b["epochs/train_loss"][:], rtol=1e-12, atol=0))
-sys.exit(0 if all(same) else 1)
-PY
-}
 
 darts "${args[@]}" --out full.h5 >full.log 2>&1
 check "uninterrupted search exits 0" [ $? -eq 0 ]
@@ -49,7 +37,7 @@ check "SIGTERM says how to resume" grep -q -- "darts --resume term.h5" term.log
 darts --resume term.h5 >resume-term.log 2>&1
 check "resume after SIGTERM exits 0" [ $? -eq 0 ]
 check "resume after SIGTERM says where it continues" grep -q "resumed term.h5: checkpoint" resume-term.log
-check "SIGTERM + resume equals the uninterrupted search" same_search full.h5 term.h5
+check "SIGTERM + resume equals the uninterrupted search" same_darts full.h5 term.h5
 
 # kill -9 of every rank: the last checkpoint (here also every 0.3 s within an epoch) is all there
 # is; epochs recorded after it are computed again.
@@ -61,7 +49,7 @@ wait $launcher
 check "killed before the last epoch" [ "$(epochs kill.h5)" -lt "$EPOCHS" ]
 darts --resume kill.h5 --checkpoint-seconds 0.3 >resume-kill.log 2>&1
 check "resume after kill -9 exits 0" [ $? -eq 0 ]
-check "kill -9 + resume equals the uninterrupted search" same_search full.h5 kill.h5
+check "kill -9 + resume equals the uninterrupted search" same_darts full.h5 kill.h5
 
 # A finished search resumes to nothing.
 darts --resume full.h5 >out.txt 2>&1

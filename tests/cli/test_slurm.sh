@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# jobs/search-rl.sbatch on a real (one-host) SLURM: the job gets a one-minute time limit and
-# SLURM's USR1 35 s ahead of it, so it is signalled, checkpoints, requeues itself and resumes
-# until the budget is reached. The run file must end with exactly `budget` rows, no id twice,
-# and the same rows as an uninterrupted run. Needs root (the local SLURM's daemons run as root)
+# jobs/search-rl.sbatch and jobs/darts.sbatch on a real (one-host) SLURM: each job gets a
+# one-minute time limit and SLURM's USR1 35 s ahead of it, so it is signalled, checkpoints,
+# requeues itself and resumes until done. The search's run file must end with exactly `budget`
+# rows, no id twice, and the same rows as an uninterrupted run; the DARTS run file the same
+# epochs, bit for bit, as an uninterrupted 2-rank DARTS search. Needs root (the local SLURM's daemons run as root)
 # and the Debian packages slurm-wlm and munge (scripts/test.sh installs them).
 # usage: test_slurm.sh HPCNAS MPIEXEC REPOSITORY
 set -u
@@ -20,6 +21,19 @@ cleanup() {
 trap cleanup EXIT
 start_local_slurm 1
 
+wait_job() {  # wait_job JOB: until SLURM has ended JOB for good (at most 10 minutes); sets state
+  state=""
+  for _ in $(seq 300); do
+    state=$(timeout 10 scontrol show job -o "$1" 2>/dev/null | grep -o 'JobState=[A-Z_]*')
+    case $state in JobState=COMPLETED|JobState=FAILED|JobState=CANCELLED|JobState=TIMEOUT|\
+                   JobState=NODE_FAIL|JobState=OUT_OF_MEMORY|JobState=BOOT_FAIL|JobState=DEADLINE)
+      return ;;
+    esac
+    sleep 2
+  done
+}
+restarts_of() { timeout 10 scontrol show job -o "$1" 2>/dev/null | grep -o 'Restarts=[0-9]*' | cut -d= -f2; }
+
 BUDGET=40
 ARGS="--evaluator surrogate --seed 5 --checkpoint-every 5"
 # The same search uninterrupted (one trainer: the run is reproducible).
@@ -36,18 +50,10 @@ job=$(timeout 30 sbatch --parsable --nodes 1 --ntasks 2 --ntasks-per-node 2 --cp
   --time 1 --signal USR1@35 --output "$WORK/job.out" jobs/search-rl.sbatch)
 check "sbatch accepts the job" [ -n "$job" ]
 
-# Wait for the job to end for good: each round runs about 25 s, a requeue restarts after
-# about 16 s, and BUDGET needs two or three rounds.
-state=""
-for _ in $(seq 300); do
-  state=$(timeout 10 scontrol show job -o "$job" 2>/dev/null | grep -o 'JobState=[A-Z_]*')
-  case $state in JobState=COMPLETED|JobState=FAILED|JobState=CANCELLED|JobState=TIMEOUT|\
-                 JobState=NODE_FAIL|JobState=OUT_OF_MEMORY|JobState=BOOT_FAIL|JobState=DEADLINE)
-    break ;;
-  esac
-  sleep 2
-done
-restarts=$(timeout 10 scontrol show job -o "$job" 2>/dev/null | grep -o 'Restarts=[0-9]*' | cut -d= -f2)
+# Each round runs about 25 s, a requeue restarts after about 16 s, and each job needs two or
+# three rounds.
+wait_job "$job"
+restarts=$(restarts_of "$job")
 check "the job completed ($state)" [ "$state" = JobState=COMPLETED ]
 check "SLURM signalled the job and it requeued itself (restarts: ${restarts:-none})" \
   [ "${restarts:-0}" -ge 1 ]
@@ -55,8 +61,34 @@ check "the job log shows a stop by signal" grep -q "^\[hpcnas\] stopped by signa
 check "the requeued job resumed the run file" grep -q "resuming $WORK/rl.h5" "$WORK/job.out"
 check "exactly budget rows, no id twice" unique_ids "$WORK/rl.h5" "$BUDGET"
 check "the same rows as the uninterrupted run" same_columns "$WORK/reference.h5" "$WORK/rl.h5"
+search_job=$job
+
+# DARTS: about 50 s of epochs uninterrupted, so SLURM's signal lands within the first round.
+DARTS_ARGS="--dataset synthetic --val-size 200 --train-subset 96 --val-subset 32 --channels 4 \
+--layers 3 --batch-size 16 --steps-per-epoch 6 --seed 4"
+EPOCHS=30
+# shellcheck disable=SC2086
+timeout 300 "$MPIEXEC" -n 2 --oversubscribe "$HPCNAS" darts --epochs "$EPOCHS" --threads 1 \
+  $DARTS_ARGS --out "$WORK/darts-reference.h5" >"$WORK/darts-reference.log" 2>&1
+check "uninterrupted DARTS reference run" [ "$(darts_epochs "$WORK/darts-reference.h5")" -eq "$EPOCHS" ]
+export OUT=$WORK/darts.h5 EPOCHS HPCNAS_ARGS="$DARTS_ARGS"
+job=$(timeout 30 sbatch --parsable --nodes 1 --ntasks 2 --ntasks-per-node 2 --cpus-per-task 1 \
+  --time 1 --signal USR1@35 --output "$WORK/darts-job.out" jobs/darts.sbatch)
+check "sbatch accepts the DARTS job" [ -n "$job" ]
+wait_job "$job"
+restarts=$(restarts_of "$job")
+check "the DARTS job completed ($state)" [ "$state" = JobState=COMPLETED ]
+check "SLURM signalled the DARTS job and it requeued itself (restarts: ${restarts:-none})" \
+  [ "${restarts:-0}" -ge 1 ]
+check "the DARTS job log shows a stop by signal" \
+  grep -q "^\[hpcnas\] stopped by signal 10" "$WORK/darts-job.out"
+check "the same DARTS search as the uninterrupted run" \
+  same_darts "$WORK/darts-reference.h5" "$WORK/darts.h5"
+
 if [ "$failed" -ne 0 ]; then
-  echo "--- job log"; cat "$WORK/job.out"
-  echo "--- slurmctld log (job $job)"; grep -i -E "signal|requeue|JobId=$job " "$SLURM_DIR/log/slurmctld.log" | tail -n 30
+  echo "--- search job log"; cat "$WORK/job.out"
+  echo "--- DARTS job log"; cat "$WORK/darts-job.out"
+  echo "--- slurmctld log (jobs $search_job, $job)"
+  grep -i -E "signal|requeue|JobId=($search_job|$job) " "$SLURM_DIR/log/slurmctld.log" | tail -n 40
 fi
 finish

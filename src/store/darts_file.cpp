@@ -32,6 +32,16 @@ constexpr std::array<const char*, 2> kAlphaNames{"/darts/alpha_normal", "/darts/
 constexpr const char* kOpNames = "none,max_pool_3x3,avg_pool_3x3,skip_connect,sep_conv_3x3,"
                                  "sep_conv_5x5,dil_conv_3x3,dil_conv_5x5";
 
+/// Dimensions [epochs, edges, ops] of the alpha dataset `name`; StoreError when it is not 3-D.
+std::array<hsize_t, 3> alpha_dims(hid_t dataset, const std::string& path, const char* name) {
+  const hdf5::Dataspace space(check(H5Dget_space(dataset), "H5Dget_space", path, name));
+  std::array<hsize_t, 3> dims{};
+  if (check(H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr),
+            "H5Sget_simple_extent_dims", path, name) != 3)
+    throw StoreError("run file '" + path + "', " + name + ": expected 3-D");
+  return dims;
+}
+
 } // namespace
 
 struct DartsFile::Impl {
@@ -116,12 +126,7 @@ DartsFile DartsFile::open_append(const std::string& path) {
   for (std::size_t i = 0; i < kAlphaNames.size(); ++i) {
     impl->alphas[i] = hdf5::Dataset(
         check(H5Dopen2(root, kAlphaNames[i], H5P_DEFAULT), "H5Dopen2", path, kAlphaNames[i]));
-    const hdf5::Dataspace space(
-        check(H5Dget_space(impl->alphas[i].get()), "H5Dget_space", path, kAlphaNames[i]));
-    std::array<hsize_t, 3> dims{};
-    if (check(H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr),
-              "H5Sget_simple_extent_dims", path, kAlphaNames[i]) != 3)
-      throw StoreError("run file '" + path + "', " + kAlphaNames[i] + ": expected 3-D");
+    const auto dims = alpha_dims(impl->alphas[i].get(), path, kAlphaNames[i]);
     impl->edges = static_cast<int>(dims[1]);
     impl->ops = static_cast<int>(dims[2]);
   }
@@ -204,12 +209,7 @@ DartsHistory read_darts(const std::string& path) {
   for (std::size_t i = 0; i < kAlphaNames.size(); ++i) {
     const hdf5::Dataset dataset(
         check(H5Dopen2(file.get(), kAlphaNames[i], H5P_DEFAULT), "H5Dopen2", path, kAlphaNames[i]));
-    const hdf5::Dataspace space(
-        check(H5Dget_space(dataset.get()), "H5Dget_space", path, kAlphaNames[i]));
-    std::array<hsize_t, 3> dims{};
-    if (check(H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr),
-              "H5Sget_simple_extent_dims", path, kAlphaNames[i]) != 3)
-      throw StoreError("run file '" + path + "', " + kAlphaNames[i] + ": expected 3-D");
+    const auto dims = alpha_dims(dataset.get(), path, kAlphaNames[i]);
     history.edges = static_cast<int>(dims[1]);
     history.ops = static_cast<int>(dims[2]);
     rows = std::min(rows, dims[0]);

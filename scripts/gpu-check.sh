@@ -3,8 +3,12 @@
 # checks, on a machine with CUDA, NCCL, a CUDA LibTorch and at least one GPU:
 #   1. configure reports "NCCL backend ON" (else it stops: the CPU build needs no GPU check);
 #   2. the unit and MPI tests of the build;
-#   3. the NCCL collective at 2 ranks: an allreduce and a broadcast of a device buffer
-#      (tests/gpu/nccl_check.cpp is built on the fly against the library).
+#   3. the NCCL collective at 2 ranks: an allreduce of a device buffer (a small program built
+#      on the fly against the library);
+#   4. `hpcnas bench --what supernet --device cuda` (the step times for README);
+#   5. `hpcnas darts --device cuda` on 2 ranks over NCCL against the same search on CPUs over MPI:
+#      both finish, and alpha after 20 steps agrees within 1e-3 (float32 on different kernels:
+#      not bit for bit; Adam moves alpha about 3e-4 per step).
 # Usage: scripts/gpu-check.sh [build-dir]     (TORCH_DIR may point at a CUDA LibTorch)
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -50,4 +54,22 @@ CPP
 mpicxx -std=c++17 -I"$HPCNAS_ROOT/include" "$BUILD/nccl_check.cpp" "$BUILD/libhpcnas_comm.a" \
   -lnccl -lcudart -o "$BUILD/nccl_check"
 mpirun -n 2 --oversubscribe "$BUILD/nccl_check"
+
+for batch in 16 64; do
+  "$BUILD/hpcnas" bench --what supernet --device cuda --batch-size $batch --input 3x32x32 \
+    --steps 10 --warmup 3
+done
+search=(darts --dataset synthetic --val-size 256 --epochs 2 --steps-per-epoch 10 --batch-size 32
+        --overwrite)
+mpirun -n 2 --oversubscribe "$BUILD/hpcnas" "${search[@]}" --device cuda --out "$BUILD/gpu.h5"
+mpirun -n 2 --oversubscribe "$BUILD/hpcnas" "${search[@]}" --device cpu --out "$BUILD/cpu.h5"
+python3 - "$BUILD/gpu.h5" "$BUILD/cpu.h5" <<'PY'
+import sys
+import h5py, numpy as np
+gpu, cpu = (h5py.File(p, "r")["darts"] for p in sys.argv[1:])
+for name in ("alpha_normal", "alpha_reduce"):
+    diff = float(np.abs(gpu[name][:] - cpu[name][:]).max())
+    print(f"gpu-check: {name}: largest |GPU - CPU| after 2 epochs = {diff:.2e}")
+    assert diff < 1e-3, name
+PY
 echo "gpu-check: ok"

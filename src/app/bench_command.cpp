@@ -12,7 +12,7 @@ int run_bench(const comm::MpiContext& ctx, const config::Parsed<config::BenchCon
   const double median =
       cfg.what == "supernet" ? darts::bench_supernet_step(cfg) : train::bench_child_step(cfg);
   const std::string supernet = cfg.what == "supernet"
-                                   ? " order=" + std::to_string(cfg.order) +
+                                   ? " device=" + cfg.device + " order=" + std::to_string(cfg.order) +
                                          " partial_channels=" + std::to_string(cfg.partial_channels)
                                    : "";
   if (ctx.is_controller())

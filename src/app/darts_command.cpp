@@ -164,7 +164,8 @@ private:
 int run_darts(const comm::MpiContext& ctx, const config::Parsed<config::DartsConfig>& parsed,
               const std::string& command_line) {
   const config::DartsConfig& cfg = parsed.config;
-  std::unique_ptr<comm::Collective> collective;
+  std::unique_ptr<comm::Collective> host;       // bookkeeping and saved state: MPI, host memory
+  std::unique_ptr<comm::Collective> gpu_tensors; // gradients and parameters on GPUs: NCCL
   std::unique_ptr<darts::DartsSearch> search;
   std::unique_ptr<DartsRecorder> recorder;
 
@@ -173,10 +174,13 @@ int run_darts(const comm::MpiContext& ctx, const config::Parsed<config::DartsCon
   const store::RunAttributes attrs{command_line, parsed.resolved, ctx.size(), ctx.count_nodes()};
   std::string error;
   try {
-    collective = comm::make_mpi_collective();
+    host = comm::make_mpi_collective();
+    // First, while every rank is here: its set-up is collective. One rank needs no NCCL.
+    if (cfg.device == "cuda" && ctx.size() > 1)
+      gpu_tensors = comm::make_nccl_collective();
     if (ctx.is_controller())
       recorder = std::make_unique<DartsRecorder>(cfg, attrs);
-    search = std::make_unique<darts::DartsSearch>(cfg, *collective);
+    search = std::make_unique<darts::DartsSearch>(cfg, *host, gpu_tensors ? *gpu_tensors : *host);
   } catch (const std::exception& e) {
     error = e.what();
   }
@@ -201,7 +205,8 @@ int run_darts(const comm::MpiContext& ctx, const config::Parsed<config::DartsCon
     std::cout << "[hpcnas] darts: order=" << cfg.order << " epochs=" << cfg.epochs
               << " batch=" << cfg.batch_size << " ranks=" << ctx.size()
               << " accumulate=" << cfg.accumulate << " C=" << cfg.network.channels
-              << " layers=" << cfg.network.layers << " dataset=" << cfg.data.dataset
+              << " layers=" << cfg.network.layers << " device=" << cfg.device
+              << (gpu_tensors ? "(nccl)" : "") << " dataset=" << cfg.data.dataset
               << " run file=" << cfg.out << std::endl;
   darts::RunHooks hooks;
   hooks.on_epoch = [&](const darts::EpochRecord& r) { return !recorder || recorder->record(r); };

@@ -56,12 +56,25 @@ public:
   NcclCollective() {
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
-    int devices = 0;
-    check_cuda(cudaGetDeviceCount(&devices), "cudaGetDeviceCount");
-    if (devices == 0)
-      throw CollectiveError("cudaGetDeviceCount: no CUDA device on rank " + std::to_string(rank_));
-    device_ = local_rank() % devices;
-    check_cuda(cudaSetDevice(device_), "cudaSetDevice");
+    // Bind a GPU, then agree: a rank that failed must not leave the others in the broadcast.
+    const int node_rank = local_rank();
+    std::string error;
+    try {
+      int devices = 0;
+      check_cuda(cudaGetDeviceCount(&devices), "cudaGetDeviceCount");
+      if (devices == 0)
+        throw CollectiveError("cudaGetDeviceCount: no CUDA device");
+      device_ = node_rank % devices;
+      check_cuda(cudaSetDevice(device_), "cudaSetDevice");
+    } catch (const CollectiveError& e) {
+      error = e.what();
+    }
+    int failed = error.empty() ? 0 : 1;
+    check_mpi(MPI_Allreduce(MPI_IN_PLACE, &failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD),
+              "MPI_Allreduce(GPU binding)");
+    if (failed)
+      throw CollectiveError(error.empty() ? "another rank could not bind a GPU"
+                                          : error + " on rank " + std::to_string(rank_));
     ncclUniqueId id;
     if (rank_ == 0)
       check_nccl(ncclGetUniqueId(&id), "ncclGetUniqueId");
@@ -101,8 +114,7 @@ public:
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   std::string name() const override { return "nccl"; }
-  bool on_device() const override { return true; }
-  int device() const { return device_; }
+  int cuda_device() const override { return device_; }
 
 private:
   int rank_ = 0;

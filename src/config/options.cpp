@@ -148,9 +148,10 @@ const std::set<std::string> kNotInherited = {"out", "overwrite", "resume", "conf
 
 /// Options that may change between a run and its resumption.
 const std::set<std::string> kNotDefining = {
-    "budget",    "out",     "overwrite",         "resume",   "config",
-    "help",      "threads", "eval-timeout",      "fail-ids", "surrogate-seconds",
-    "checkpoint-every",     "checkpoint-seconds", "stop-skips", "stop-stable"};
+    "budget",           "out",         "overwrite",          "resume",
+    "config",           "help",        "threads",            "device",
+    "eval-timeout",     "fail-ids",    "surrogate-seconds",  "checkpoint-every",
+    "checkpoint-seconds", "stop-skips", "stop-stable"};
 
 /// Parses args (and --config) into the variables bound in `options`; fills help and resolved.
 template <typename Config>
@@ -339,6 +340,7 @@ Parsed<BenchConfig> parse_bench(const std::vector<std::string>& args) {
   add("batch-size", bound(&cfg.batch_size), "batch size");
   add("input", bound(&cfg.input), "input shape CxHxW");
   add("threads", bound(&cfg.threads), "LibTorch threads");
+  add("device", bound(&cfg.device), "supernet: cpu | cuda");
   add("steps", bound(&cfg.steps), "timed steps");
   add("warmup", bound(&cfg.warmup), "untimed steps first");
   add("profile", bound(&cfg.profile),
@@ -349,6 +351,8 @@ Parsed<BenchConfig> parse_bench(const std::vector<std::string>& args) {
   if (out.help)
     return out;
   require_one_of("what", cfg.what, {"child", "supernet"});
+  require_one_of("device", cfg.device, {"cpu", "cuda"});
+  require(cfg.device == "cpu" || cfg.what == "supernet", "--device cuda is for --what supernet");
   require(cfg.order == 1 || cfg.order == 2, "--order must be 1 or 2");
   require(cfg.batch_size >= 1, "--batch-size must be at least 1");
   require(cfg.threads >= 1, "--threads must be at least 1");
@@ -404,6 +408,8 @@ Parsed<DartsConfig> parse_darts(const std::vector<std::string>& args, const Opti
   add("arch-beta2", bound(&cfg.arch_beta2), "Adam beta2 of alpha");
   add("arch-weight-decay", bound(&cfg.arch_weight_decay), "Adam weight decay of alpha");
   add("threads", bound(&cfg.threads), "LibTorch threads per rank (0: LibTorch's default)");
+  add("device", bound(&cfg.device),
+      "cpu | cuda: the GPU of the rank's local rank; more than one rank needs the NCCL build");
   add("seed", bound(&cfg.seed), "seed of the initialisation and the batch order");
   add("out", bound(&cfg.out), "HDF5 run file to create");
   add("overwrite", po::bool_switch(&cfg.overwrite), "replace an existing run file");
@@ -440,6 +446,7 @@ Parsed<DartsConfig> parse_darts(const std::vector<std::string>& args, const Opti
   require(cfg.arch_beta2 >= 0 && cfg.arch_beta2 < 1, "--arch-beta2 must be in [0, 1)");
   require(cfg.arch_weight_decay >= 0, "--arch-weight-decay must not be negative");
   require(cfg.threads >= 0, "--threads must be 0 (default) or positive");
+  require_one_of("device", cfg.device, {"cpu", "cuda"});
   require(cfg.checkpoint_seconds > 0, "--checkpoint-seconds must be positive");
   if (!cfg.resume.empty()) cfg.out = cfg.resume;
   require(!cfg.out.empty(), "--out must name a file");

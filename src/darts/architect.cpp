@@ -274,10 +274,11 @@ void read_flat_into(torch::serialize::InputArchive& archive, const std::string& 
 void Architect::save(torch::serialize::OutputArchive& archive) const {
   torch::NoGradGuard no_grad;
   const auto statistics = net_->batchnorm_statistics();
-  archive.write("weights", flatten(weights_, weights_));
-  archive.write("alphas", flatten(alphas_, alphas_));
-  archive.write("batchnorm", flatten(statistics, statistics));
-  archive.write("momentum", flatten(momentum_buffers_, weights_));
+  // Host copies: the checkpoint does not depend on the device it was written from.
+  archive.write("weights", flatten(weights_, weights_).cpu());
+  archive.write("alphas", flatten(alphas_, alphas_).cpu());
+  archive.write("batchnorm", flatten(statistics, statistics).cpu());
+  archive.write("momentum", flatten(momentum_buffers_, weights_).cpu());
   torch::serialize::OutputArchive adam;
   adam_->save(adam);
   archive.write("adam", adam);

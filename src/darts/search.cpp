@@ -36,12 +36,26 @@ std::uint64_t mix(std::uint64_t x) { // splitmix64
 }
 
 std::vector<double> to_vector(const torch::Tensor& t) {
-  const auto d = t.detach().to(torch::kFloat64).contiguous().view(-1);
+  const auto d = t.detach().to(torch::kCPU, torch::kFloat64).contiguous().view(-1);
   return std::vector<double>(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
 }
 
-torch::Tensor index_tensor(const std::vector<std::int64_t>& idx) {
-  return torch::tensor(idx, torch::kLong);
+torch::Tensor index_tensor(const std::vector<std::int64_t>& idx, torch::Device device) {
+  return torch::tensor(idx, torch::kLong).to(device);
+}
+
+/// The device named by --device: "cuda" is the GPU `tensors` is bound to (one rank: the first).
+torch::Device search_device(const std::string& name, const comm::Collective& tensors) {
+  if (name == "cpu")
+    return torch::kCPU;
+  if (!torch::cuda::is_available())
+    throw std::invalid_argument("--device cuda: LibTorch sees no CUDA GPU (a CPU-only LibTorch, "
+                                "or no GPU on this node)");
+  if (tensors.size() > 1 && tensors.cuda_device() < 0)
+    throw std::invalid_argument("--device cuda on " + std::to_string(tensors.size()) +
+                                " ranks needs the NCCL backend (configure with "
+                                "-DHPCNAS_WITH_NCCL=ON)");
+  return {torch::kCUDA, static_cast<c10::DeviceIndex>(std::max(tensors.cuda_device(), 0))};
 }
 
 ArchitectOptions architect_options(const config::DartsConfig& cfg) {
@@ -117,9 +131,10 @@ struct EpochPlan {
 
 struct DartsSearch::Impl {
   config::DartsConfig cfg;
-  comm::Collective& collective;
-  comm::TimedCollective timed; ///< the architect's collective: times the step's allreduces
-  data::DataSplits splits;
+  comm::Collective& host;      ///< bookkeeping sums, flags and saved state, in host memory
+  comm::TimedCollective timed; ///< the architect's (tensor) collective: times its allreduces
+  torch::Device device;
+  data::DataSplits splits; ///< on `device`
   std::unique_ptr<Architect> architect;
   bool started = false; ///< every rank holds the same parameters (rank 0's, or a resumed state)
   bool ended = false;   ///< on_epoch ended the search; a resumed state stays ended
@@ -129,21 +144,21 @@ struct DartsSearch::Impl {
   StepStats segment;
   Clock::time_point segment_start;
 
-  Impl(const config::DartsConfig& c, comm::Collective& coll)
-      : cfg(c), collective(coll), timed(coll) {}
+  Impl(const config::DartsConfig& c, comm::Collective& h, comm::Collective& tensors)
+      : cfg(c), host(h), timed(tensors), device(search_device(c.device, tensors)) {}
 
   /// Micro-batches of this rank from the global batch `indices` of `set`.
   std::vector<Batch> shard(const data::Dataset& set, const std::vector<std::int64_t>& indices) {
-    const std::int64_t parts = static_cast<std::int64_t>(collective.size()) * cfg.accumulate;
+    const std::int64_t parts = static_cast<std::int64_t>(host.size()) * cfg.accumulate;
     const std::int64_t n = static_cast<std::int64_t>(indices.size());
     std::vector<Batch> out;
     for (int k = 0; k < cfg.accumulate; ++k) {
-      const std::int64_t m = static_cast<std::int64_t>(collective.rank()) * cfg.accumulate + k;
+      const std::int64_t m = static_cast<std::int64_t>(host.rank()) * cfg.accumulate + k;
       const std::int64_t begin = m * n / parts;
       const std::int64_t end = (m + 1) * n / parts;
       if (end <= begin)
         continue;
-      const auto idx = index_tensor({indices.begin() + begin, indices.begin() + end});
+      const auto idx = index_tensor({indices.begin() + begin, indices.begin() + end}, device);
       out.push_back({set.images.index_select(0, idx), set.labels.index_select(0, idx)});
     }
     return out;
@@ -202,15 +217,15 @@ struct DartsSearch::Impl {
   /// Adds every rank's segment (training sums, step and allreduce seconds) to the epoch's
   /// progress with one allreduce: sums in the first slots, per-rank times in one slot per rank.
   void fold_segment() {
-    const auto n = static_cast<std::size_t>(collective.size());
-    const auto r = static_cast<std::size_t>(collective.rank());
+    const auto n = static_cast<std::size_t>(host.size());
+    const auto r = static_cast<std::size_t>(host.rank());
     std::vector<double> slots(3 + 2 * n, 0.0);
     slots[0] = segment.loss_sum;
     slots[1] = static_cast<double>(segment.correct);
     slots[2] = static_cast<double>(segment.count);
     slots[3 + r] = seconds_since(segment_start);
     slots[3 + n + r] = timed.take_allreduce_seconds();
-    collective.allreduce_sum(slots.data(), slots.size(), comm::DataType::kFloat64);
+    host.allreduce_sum(slots.data(), slots.size(), comm::DataType::kFloat64);
     progress.loss_sum += slots[0];
     progress.correct += slots[1];
     progress.count += slots[2];
@@ -222,8 +237,8 @@ struct DartsSearch::Impl {
     }
     progress.allreduce_seconds_max += segment_max;
     // Rank 0's clock for the segment, the same on every rank.
-    double seconds = collective.rank() == 0 ? slots[3] : 0;
-    collective.allreduce_sum(&seconds, 1, comm::DataType::kFloat64);
+    double seconds = host.rank() == 0 ? slots[3] : 0;
+    host.allreduce_sum(&seconds, 1, comm::DataType::kFloat64);
     progress.seconds += seconds;
     begin_segment();
   }
@@ -250,8 +265,8 @@ struct DartsSearch::Impl {
     record.genotype = derive_genotype(record.alpha_normal, record.alpha_reduce);
     record.normal_skip_connections = count_skip_connections(record.genotype.normal);
     // Every rank reports rank 0's time, so all records are identical.
-    double seconds = collective.rank() == 0 ? seconds_since(validation_start) : 0;
-    collective.allreduce_sum(&seconds, 1, comm::DataType::kFloat64);
+    double seconds = host.rank() == 0 ? seconds_since(validation_start) : 0;
+    host.allreduce_sum(&seconds, 1, comm::DataType::kFloat64);
     record.seconds = progress.seconds + seconds;
 
     position = {p.epoch + 1, 0};
@@ -270,12 +285,12 @@ struct DartsSearch::Impl {
       torch::NoGradGuard no_grad;
       const std::int64_t n_val = splits.validation.size();
       std::vector<std::int64_t> mine;
-      for (std::int64_t i = collective.rank(); i < n_val; i += collective.size())
+      for (std::int64_t i = host.rank(); i < n_val; i += host.size())
         mine.push_back(i);
       const auto batch = static_cast<std::size_t>(cfg.batch_size);
       for (std::size_t first = 0; first < mine.size(); first += batch) {
         const std::size_t last = std::min(mine.size(), first + batch);
-        const auto idx = index_tensor({mine.begin() + first, mine.begin() + last});
+        const auto idx = index_tensor({mine.begin() + first, mine.begin() + last}, device);
         const auto x = splits.validation.images.index_select(0, idx);
         const auto y = splits.validation.labels.index_select(0, idx);
         const auto logits = net->forward(x);
@@ -288,26 +303,27 @@ struct DartsSearch::Impl {
       }
     }
     net->train();
-    collective.allreduce_sum(sums, 3, comm::DataType::kFloat64);
+    host.allreduce_sum(sums, 3, comm::DataType::kFloat64);
     record.val_loss = sums[2] > 0 ? sums[0] / sums[2] : 0;
     record.val_accuracy = sums[2] > 0 ? sums[1] / sums[2] : 0;
   }
 
   /// One agreement of all ranks: {any rank's `stop`, rank 0's `root_flag`} on every rank.
   std::array<bool, 2> agree(bool stop, bool root_flag) {
-    double flags[2] = {stop ? 1.0 : 0.0, collective.rank() == 0 && root_flag ? 1.0 : 0.0};
-    collective.allreduce_sum(flags, 2, comm::DataType::kFloat64);
+    double flags[2] = {stop ? 1.0 : 0.0, host.rank() == 0 && root_flag ? 1.0 : 0.0};
+    host.allreduce_sum(flags, 2, comm::DataType::kFloat64);
     return {flags[0] > 0, flags[1] > 0};
   }
 };
 
-DartsSearch::DartsSearch(const config::DartsConfig& cfg, comm::Collective& collective)
-    : impl_(std::make_unique<Impl>(cfg, collective)) {
+DartsSearch::DartsSearch(const config::DartsConfig& cfg, comm::Collective& host,
+                         comm::Collective& tensors)
+    : impl_(std::make_unique<Impl>(cfg, host, tensors)) {
   if (cfg.threads > 0)
     torch::set_num_threads(cfg.threads);
   auto& s = *impl_;
   s.splits = data::load_splits(cfg.data);
-  const std::int64_t parts = static_cast<std::int64_t>(collective.size()) * cfg.accumulate;
+  const std::int64_t parts = static_cast<std::int64_t>(host.size()) * cfg.accumulate;
   if (cfg.batch_size < parts)
     throw std::invalid_argument("--batch-size " + std::to_string(cfg.batch_size) +
                                 " is smaller than ranks x --accumulate (" + std::to_string(parts) +
@@ -326,6 +342,11 @@ DartsSearch::DartsSearch(const config::DartsConfig& cfg, comm::Collective& colle
   options.partial_channels = cfg.partial_channels;
   Supernet net(options);
   net->train();
+  net->to(s.device);
+  for (auto* set : {&s.splits.train, &s.splits.validation}) {
+    set->images = set->images.to(s.device);
+    set->labels = set->labels.to(s.device);
+  }
   s.architect = std::make_unique<Architect>(net, architect_options(cfg), s.timed);
 }
 
@@ -416,18 +437,18 @@ void DartsSearch::resume(const std::vector<char>& state_on_root) {
   auto& s = *impl_;
   std::vector<char> state = state_on_root;
   std::uint64_t size = state.size();
-  s.collective.broadcast(&size, sizeof size, comm::DataType::kByte, 0);
+  s.host.broadcast(&size, sizeof size, comm::DataType::kByte, 0);
   if (size == 0)
     return; // nothing saved yet: start from the beginning
   state.resize(size);
-  s.collective.broadcast(state.data(), state.size(), comm::DataType::kByte, 0);
+  s.host.broadcast(state.data(), state.size(), comm::DataType::kByte, 0);
 
   std::istringstream in(std::string(state.begin(), state.end()));
   torch::serialize::InputArchive archive, architect;
   c10::IValue value;
   torch::Tensor progress, generator;
   try {
-    archive.load_from(in);
+    archive.load_from(in, s.device); // a CPU checkpoint resumes on a GPU and back
     archive.read("version", value);
     if (value.toInt() != kStateVersion)
       throw std::runtime_error("state version " + std::to_string(value.toInt()) + ", expected " +
@@ -486,27 +507,37 @@ double bench_supernet_step(const config::BenchConfig& cfg) {
   options.layers = cfg.network.layers;
   options.stem_multiplier = cfg.network.stem_multiplier;
   options.partial_channels = cfg.partial_channels;
+  comm::SoloCollective solo;
+  const torch::Device device = search_device(cfg.device, solo);
   Supernet net(options);
   net->train();
-  comm::SoloCollective solo;
+  net->to(device);
   ArchitectOptions ao;
   ao.order = cfg.order;
   Architect architect(net, ao, solo);
   const std::int64_t b = cfg.batch_size;
-  const std::vector<Batch> train{
-      {torch::randn({b, shape[0], shape[1], shape[2]}), torch::randint(0, 10, {b}, torch::kLong)}};
-  const std::vector<Batch> val{
-      {torch::randn({b, shape[0], shape[1], shape[2]}), torch::randint(0, 10, {b}, torch::kLong)}};
-  for (int step = 0; step < cfg.warmup; ++step)
+  const auto random_batch = [&] {
+    return Batch{torch::randn({b, shape[0], shape[1], shape[2]}).to(device),
+                 torch::randint(0, 10, {b}, torch::kLong).to(device)};
+  };
+  const std::vector<Batch> train{random_batch()};
+  const std::vector<Batch> val{random_batch()};
+  // GPU kernels run asynchronously: a step is timed until its last kernel finished.
+  const auto step = [&] {
     architect.step(train, val, b, b, 0.025);
+    if (device.is_cuda())
+      torch::cuda::synchronize(device.index());
+  };
+  for (int i = 0; i < cfg.warmup; ++i)
+    step();
   // The profiler records every operator of the timed steps, so they run slower while it is on.
   std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
   if (!cfg.profile.empty())
     profile = std::make_unique<torch::autograd::profiler::RecordProfile>(cfg.profile);
   std::vector<double> times;
-  for (int step = 0; step < std::max(cfg.steps, 1); ++step) {
+  for (int i = 0; i < std::max(cfg.steps, 1); ++i) {
     const auto start = Clock::now();
-    architect.step(train, val, b, b, 0.025);
+    step();
     times.push_back(seconds_since(start));
   }
   return median(times);

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The hpcnas executable as a user runs it: exit codes, one-line errors on every rank, help,
 # version, and a run file that h5dump and h5py read.
-# usage: test_cli.sh HPCNAS MPIEXEC
+# usage: test_cli.sh HPCNAS MPIEXEC [HAS_NCCL: ON|OFF, default OFF]
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 HPCNAS=$1
 MPIEXEC=$2
+HAS_NCCL=${3:-OFF}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"
@@ -99,5 +100,15 @@ else:
     assert first is None and len(skips) == 3, skips
 PY
 check "darts --stop-skips stops after the first epoch with a skip connection" [ $? -eq 0 ]
+
+mpi 2 "$HPCNAS" darts --device tpu >out.txt 2>err.txt
+check "darts --device tpu exits 2" [ $? -eq 2 ]
+check "darts --device tpu: one line naming the choices" [ "$(grep -c "cpu, cuda" err.txt)" -eq 1 ]
+if [ "$HAS_NCCL" = OFF ]; then # GPU runs are scripts/gpu-check.sh's
+  mpi 2 "$HPCNAS" darts --dataset synthetic --device cuda --out gpu.h5 >out.txt 2>err.txt
+  check "darts --device cuda on 2 ranks without NCCL exits 2" [ $? -eq 2 ]
+  check "darts --device cuda without NCCL: one line naming NCCL" [ "$(grep -c NCCL err.txt)" -eq 1 ]
+  check "darts --device cuda without NCCL leaves no run file" [ ! -e gpu.h5 ]
+fi
 
 finish

@@ -48,8 +48,8 @@ public:
   virtual int size() const = 0;
   /// "mpi", "nccl" or "solo".
   virtual std::string name() const = 0;
-  /// Whether buffers live in device (GPU) memory.
-  virtual bool on_device() const { return false; }
+  /// The CUDA device whose memory the buffers live in, or -1 for host memory.
+  virtual int cuda_device() const { return -1; }
 };
 
 /// Forwards to another collective and adds up this rank's wall time inside allreduce_sum (for
@@ -69,7 +69,7 @@ public:
   int rank() const override { return inner_.rank(); }
   int size() const override { return inner_.size(); }
   std::string name() const override { return inner_.name(); }
-  bool on_device() const override { return inner_.on_device(); }
+  int cuda_device() const override { return inner_.cuda_device(); }
   /// Seconds inside allreduce_sum since construction or the last call, which restarts the sum.
   double take_allreduce_seconds() { return std::exchange(allreduce_seconds_, 0.0); }
 
@@ -94,9 +94,10 @@ std::unique_ptr<Collective> make_mpi_collective();
 /// Whether this build has the NCCL backend (HPCNAS_WITH_NCCL).
 bool nccl_available();
 
-/// The NCCL backend over all ranks of MPI_COMM_WORLD: binds the GPU of this rank's local rank,
-/// makes the ncclUniqueId on rank 0 and broadcasts it over MPI. Throws CollectiveError when the
-/// build has no NCCL or a CUDA/NCCL call fails (the message names the call).
+/// The NCCL backend over all ranks of MPI_COMM_WORLD (collective): binds the GPU of this rank's
+/// local rank, makes the ncclUniqueId on rank 0 and broadcasts it over MPI. Throws
+/// CollectiveError when the build has no NCCL or a CUDA/NCCL call fails (the message names the
+/// call); a rank without a usable GPU makes every rank throw, so none waits for it.
 std::unique_ptr<Collective> make_nccl_collective();
 
 } // namespace hpcnas::comm

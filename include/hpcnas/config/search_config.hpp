@@ -114,6 +114,7 @@ struct DartsConfig {
   double arch_beta2 = 0.999;
   double arch_weight_decay = 1e-3;
   int threads = 0; ///< intra-op threads per rank; 0 = leave LibTorch's default
+  std::string device = "cpu"; ///< cpu | cuda (the GPU of the rank's local rank)
   int stop_skips = 0;  ///< DARTS+: stop when the normal cell has this many skips (0: off)
   int stop_stable = 0; ///< DARTS+: stop when the genotype is unchanged this many epochs (0: off)
   std::uint64_t seed = 1;
@@ -133,6 +134,7 @@ struct BenchConfig {
   int batch_size = 64;
   std::string input = "1x28x28";
   int threads = 2;
+  std::string device = "cpu"; ///< supernet: cpu | cuda
   int steps = 10;
   int warmup = 2;
   std::string profile; ///< supernet: Chrome trace of the timed steps ("" = none)

@@ -68,11 +68,20 @@ enum class RunEnd {
 
 class DartsSearch {
 public:
-  /// Loads the data (throws data::DataError) and builds the supernet seeded by cfg.seed. Throws
-  /// std::invalid_argument when the batch cannot be split (fewer images than micro-batches) or
-  /// the training split is smaller than a batch. Calls no collective, so a failure on one rank
-  /// can be agreed on; the first epoch starts every rank from rank 0's parameters.
-  DartsSearch(const config::DartsConfig& cfg, comm::Collective& collective);
+  /// Loads the data (throws data::DataError) and builds the supernet seeded by cfg.seed, on
+  /// cfg.device. Throws std::invalid_argument when the batch cannot be split (fewer images than
+  /// micro-batches), the training split is smaller than a batch, or cfg.device is "cuda" and
+  /// LibTorch sees no GPU or `tensors` cannot sum GPU memory over several ranks. Calls no
+  /// collective, so a failure on one rank can be agreed on; the first epoch starts every rank
+  /// from rank 0's parameters.
+  ///
+  /// `host` sums the search's bookkeeping (losses, times, stop flags) and broadcasts saved
+  /// state, in host memory; `tensors` sums gradients and broadcasts parameters, in the memory of
+  /// cfg.device (on GPUs: NCCL, bound to the device its cuda_device() names).
+  DartsSearch(const config::DartsConfig& cfg, comm::Collective& host, comm::Collective& tensors);
+  /// On CPU one collective serves both.
+  DartsSearch(const config::DartsConfig& cfg, comm::Collective& collective)
+      : DartsSearch(cfg, collective, collective) {}
   ~DartsSearch();
   DartsSearch(const DartsSearch&) = delete;
   DartsSearch& operator=(const DartsSearch&) = delete;
@@ -103,7 +112,8 @@ private:
 };
 
 /// `hpcnas bench --what supernet`: median seconds of one search step (architecture step of
-/// cfg.order, then weight step) on one process with random data, after cfg.warmup steps.
+/// cfg.order, then weight step) on one process with random data on cfg.device, after
+/// cfg.warmup steps. Throws std::invalid_argument for "cuda" when LibTorch sees no GPU.
 double bench_supernet_step(const config::BenchConfig& cfg);
 
 } // namespace hpcnas::darts

@@ -176,15 +176,28 @@ torch::Tensor MixedEdgeImpl::forward(const torch::Tensor& x, const torch::Tensor
   return shuffle_channels(torch::cat({sum, bypassed}, 1), partial_channels_);
 }
 
-torch::Tensor MixedEdgeImpl::accumulate(torch::Tensor accumulator, const EdgeInput& input,
+torch::Tensor MixedEdgeImpl::accumulate(torch::Tensor accumulator, EdgeInput& input,
                                         const torch::Tensor& weights) {
   const bool partial = partial_channels_ > 1;
   // Without partial channels the operations accumulate straight into the node.
   auto sum = partial ? torch::Tensor() : std::move(accumulator);
+  const auto output = [&](int k) {
+    auto& op = ops_[k];
+    const auto run = [&] {
+      return op->forward(input.mixed, op->starts_with_relu() ? input.relu_mixed : torch::Tensor());
+    };
+    switch (static_cast<space::Op>(k)) {
+    case space::Op::kMaxPool3x3:
+      return input.max_pooled.defined() ? input.max_pooled : (input.max_pooled = run());
+    case space::Op::kAvgPool3x3:
+      return input.avg_pooled.defined() ? input.avg_pooled : (input.avg_pooled = run());
+    default:
+      return run();
+    }
+  };
   // k = 0 is 'none': exactly zero, so it adds nothing.
   for (int k = 1; k < kOps; ++k) {
-    auto& op = ops_[k];
-    auto y = op->forward(input.mixed, op->starts_with_relu() ? input.relu_mixed : torch::Tensor());
+    auto y = output(k);
     if (!sum.defined())
       sum = y * weights[k];
     else

@@ -96,12 +96,31 @@ TEST_CASE("a mixed edge is the weighted sum of its operations", "[darts]") {
     for (int k = 0; k < kOps; ++k)
       expected = expected + w[k] * edge->op(k)->forward(x);
     CHECK(relative_difference(edge->forward(x, w), expected) < 1e-6);
-    const auto fast = edge->accumulate(torch::Tensor(), darts::edge_input(x, 1), w);
+    auto input = darts::edge_input(x, 1);
+    const auto fast = edge->accumulate(torch::Tensor(), input, w);
     CHECK(relative_difference(fast, expected) < 1e-6);
     // 'none' alone gives exactly zero.
     auto only_none = torch::zeros({kOps});
     only_none[kNone] = 1.0;
     CHECK(edge->forward(x, only_none).abs().max().item<double>() == 0.0);
+  }
+}
+
+TEST_CASE("edges reading one state share its pooling and still equal their own", "[darts]") {
+  torch::manual_seed(11);
+  for (const int stride : {1, 2}) {
+    darts::MixedEdge first(4, stride), second(4, stride);
+    first->train();
+    second->train();
+    const auto x = torch::randn({3, 4, 8, 8});
+    const auto w = torch::softmax(torch::randn({kOps}), 0);
+    auto shared = darts::edge_input(x, 1);
+    first->accumulate(torch::Tensor(), shared, w);
+    REQUIRE(shared.max_pooled.defined());
+    REQUIRE(shared.avg_pooled.defined());
+    auto own = darts::edge_input(x, 1);
+    CHECK(relative_difference(second->accumulate(torch::Tensor(), shared, w),
+                              second->accumulate(torch::Tensor(), own, w)) < 1e-6);
   }
 }
 
@@ -134,12 +153,13 @@ TEST_CASE("with partial channels an edge mixes C/K channels and shuffles the res
     const auto plain = edge->forward(x, w);
     CHECK(plain.sizes() == torch::IntArrayRef({3, 8, 8 / stride, 8 / stride}));
     CHECK(relative_difference(plain, expected) < 1e-6);
-    const auto fast = edge->accumulate(torch::Tensor(), darts::edge_input(x, k), w);
+    auto input = darts::edge_input(x, k);
+    const auto fast = edge->accumulate(torch::Tensor(), input, w);
     CHECK(relative_difference(fast, expected) < 1e-6);
     CHECK(fast.is_contiguous(torch::MemoryFormat::ChannelsLast));
     const auto ones = torch::ones_like(expected);
-    CHECK(relative_difference(edge->accumulate(ones.clone(), darts::edge_input(x, k), w),
-                              expected + ones) < 1e-6);
+    auto fresh = darts::edge_input(x, k);
+    CHECK(relative_difference(edge->accumulate(ones.clone(), fresh, w), expected + ones) < 1e-6);
 
     // The same input gradient, channels-last on the fast path (a slice's would be NCHW).
     const auto g = torch::randn_like(expected);

@@ -9,6 +9,10 @@
 ///  - fast (default): the ReLU an edge's operations share is computed once per state, 'none'
 ///    costs nothing (its output is exactly zero, so it adds nothing and its weight gets no
 ///    gradient from the product), and a node accumulates w * op(x) in place without temporaries.
+///    The pooling operations (pool, then BatchNorm without affine parameters) have no weights, so
+///    all edges reading the same state compute the same function of it: the first edge's result
+///    serves them all. (In training BatchNorm uses the batch's statistics, identical for all; the
+///    running statistics of the edges that reuse it are never used and stay at their start.)
 ///  - plain: sum over all 8 ops of w_k * op_k(x) with a fresh temporary per op, as the Python
 ///    reference writes it; kept to test the fast path against.
 ///
@@ -48,6 +52,9 @@ struct EdgeInput {
   torch::Tensor mixed;      ///< the channels the operations see: all, or the first C/K
   torch::Tensor relu_mixed; ///< relu(mixed), for the operations that start with a ReLU
   torch::Tensor bypass;     ///< with K > 1 the other C - C/K channels; undefined with K = 1
+  /// BatchNorm(max_pool(mixed)) and BatchNorm(avg_pool(mixed)): left by the first edge that
+  /// reads this state, for the others.
+  torch::Tensor max_pooled, avg_pooled;
 };
 
 /// `state` prepared for edges with `partial_channels` K. With K > 1 the two parts are
@@ -68,8 +75,9 @@ public:
 
   /// Adds the edge's output, computed the fast way, into `accumulator` in place, or returns it
   /// when `accumulator` is undefined. The mixed sum skips 'none' and accumulates
-  /// weights[k] * op_k in place.
-  torch::Tensor accumulate(torch::Tensor accumulator, const EdgeInput& input,
+  /// weights[k] * op_k in place. Pooling results already in `input` are used, missing ones are
+  /// computed and left there (see the file comment).
+  torch::Tensor accumulate(torch::Tensor accumulator, EdgeInput& input,
                            const torch::Tensor& weights);
 
   /// The module of op k.

@@ -205,7 +205,9 @@ torch::Tensor MixedEdgeImpl::accumulate(torch::Tensor accumulator, EdgeInput& in
   }
   if (!partial)
     return sum;
-  auto y = ShuffledCat::apply(sum, bypass(input.bypass), partial_channels_);
+  if (!input.bypassed.defined())
+    input.bypassed = bypass(input.bypass);
+  auto y = ShuffledCat::apply(sum, input.bypassed, partial_channels_);
   return accumulator.defined() ? accumulator.add_(y) : y;
 }
 

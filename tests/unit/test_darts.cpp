@@ -108,20 +108,22 @@ TEST_CASE("a mixed edge is the weighted sum of its operations", "[darts]") {
 
 TEST_CASE("edges reading one state share its pooling and still equal their own", "[darts]") {
   torch::manual_seed(11);
-  for (const int stride : {1, 2}) {
-    darts::MixedEdge first(4, stride), second(4, stride);
-    first->train();
-    second->train();
-    const auto x = torch::randn({3, 4, 8, 8});
-    const auto w = torch::softmax(torch::randn({kOps}), 0);
-    auto shared = darts::edge_input(x, 1);
-    first->accumulate(torch::Tensor(), shared, w);
-    REQUIRE(shared.max_pooled.defined());
-    REQUIRE(shared.avg_pooled.defined());
-    auto own = darts::edge_input(x, 1);
-    CHECK(relative_difference(second->accumulate(torch::Tensor(), shared, w),
-                              second->accumulate(torch::Tensor(), own, w)) < 1e-6);
-  }
+  for (const int k : {1, 4})
+    for (const int stride : {1, 2}) {
+      darts::MixedEdge first(8, stride, k), second(8, stride, k);
+      first->train();
+      second->train();
+      const auto x = torch::randn({3, 8, 8, 8});
+      const auto w = torch::softmax(torch::randn({kOps}), 0);
+      auto shared = darts::edge_input(x, k);
+      first->accumulate(torch::Tensor(), shared, w);
+      REQUIRE(shared.max_pooled.defined());
+      REQUIRE(shared.avg_pooled.defined());
+      REQUIRE(shared.bypassed.defined() == (k > 1));
+      auto own = darts::edge_input(x, k);
+      CHECK(relative_difference(second->accumulate(torch::Tensor(), shared, w),
+                                second->accumulate(torch::Tensor(), own, w)) < 1e-6);
+    }
 }
 
 TEST_CASE("with partial channels an edge mixes C/K channels and shuffles the rest in", "[darts]") {

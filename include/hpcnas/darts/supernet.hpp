@@ -9,9 +9,9 @@
 ///  - fast (default): the ReLU an edge's operations share is computed once per state, 'none'
 ///    costs nothing (its output is exactly zero, so it adds nothing and its weight gets no
 ///    gradient from the product), and a node accumulates w * op(x) in place without temporaries.
-///    The pooling operations (pool, then BatchNorm without affine parameters) have no weights, so
-///    all edges reading the same state compute the same function of it: the first edge's result
-///    serves them all. (In training BatchNorm uses the batch's statistics, identical for all; the
+///    The pooling operations (pool, then BatchNorm without affine parameters) and the PC-DARTS
+///    bypass have no weights, so all edges reading the same state compute the same function of
+///    it: the first edge's result serves them all. (In training BatchNorm uses the batch's statistics, identical for all; the
 ///    running statistics of the edges that reuse it are never used and stay at their start.)
 ///  - plain: sum over all 8 ops of w_k * op_k(x) with a fresh temporary per op, as the Python
 ///    reference writes it; kept to test the fast path against.
@@ -52,9 +52,9 @@ struct EdgeInput {
   torch::Tensor mixed;      ///< the channels the operations see: all, or the first C/K
   torch::Tensor relu_mixed; ///< relu(mixed), for the operations that start with a ReLU
   torch::Tensor bypass;     ///< with K > 1 the other C - C/K channels; undefined with K = 1
-  /// BatchNorm(max_pool(mixed)) and BatchNorm(avg_pool(mixed)): left by the first edge that
-  /// reads this state, for the others.
-  torch::Tensor max_pooled, avg_pooled;
+  /// BatchNorm(max_pool(mixed)), BatchNorm(avg_pool(mixed)) and the bypass at the edges' output
+  /// resolution: left by the first edge that reads this state, for the others.
+  torch::Tensor max_pooled, avg_pooled, bypassed;
 };
 
 /// `state` prepared for edges with `partial_channels` K. With K > 1 the two parts are

@@ -101,6 +101,34 @@ else:
 PY
 check "darts --stop-skips stops after the first epoch with a skip connection" [ $? -eq 0 ]
 
+# hpcnas darts on the default dataset (Fashion-MNIST) and on files in CIFAR-10's binary format.
+mkdir cifar
+$PY - cifar <<'PY'
+import os, random, sys
+random.seed(1)
+for batch in range(1, 6):
+    with open(os.path.join(sys.argv[1], f"data_batch_{batch}.bin"), "wb") as f:
+        for _ in range(24):
+            f.write(bytes([random.randrange(10)]) + bytes(random.randrange(256) for _ in range(3072)))
+PY
+for data in "--dataset fashion-mnist" "--dataset cifar10 --data-dir cifar"; do
+  name=${data#--dataset }
+  name=${name%% *}
+  mpi 2 "$HPCNAS" darts $data --val-size 40 --train-subset 32 --val-subset 16 --epochs 2 \
+    --batch-size 8 --channels 4 --layers 3 --threads 1 --out "$name.h5" >out.txt 2>err.txt
+  check "darts on $name exits 0" [ $? -eq 0 ]
+  $PY - "$name.h5" "$name" <<'PY'
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    d = f["darts"]
+    assert d["alpha_normal"].shape == (2, 14, 8) and d["alpha_reduce"].shape == (2, 14, 8)
+    assert d["epochs/epoch"].shape == (2,) and d["epochs/genotype"].shape == (2,)
+    dataset = f.attrs["config.dataset"]
+    assert (dataset.decode() if isinstance(dataset, bytes) else dataset) == sys.argv[2]
+PY
+  check "darts on $name writes alpha history and genotypes of both epochs" [ $? -eq 0 ]
+done
+
 mpi 2 "$HPCNAS" darts --device tpu >out.txt 2>err.txt
 check "darts --device tpu exits 2" [ $? -eq 2 ]
 check "darts --device tpu: one line naming the choices" [ "$(grep -c "cpu, cuda" err.txt)" -eq 1 ]

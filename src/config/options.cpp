@@ -1,5 +1,7 @@
 #include "hpcnas/config/options.hpp"
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <fstream>
 #include <map>
@@ -131,6 +133,24 @@ void require_one_of(const std::string& option, const std::string& value,
   for (const auto& a : allowed)
     list += (list.empty() ? "" : ", ") + a;
   throw ConfigError("--" + option + " '" + value + "' is not one of: " + list);
+}
+
+/// "CxHxW" -> {C, H, W}, each a positive integer.
+std::array<int, 3> parse_input_shape(const std::string& text) {
+  std::array<int, 3> dims{};
+  std::size_t pos = 0;
+  for (int i = 0; i < 3; ++i) {
+    const std::size_t end = i < 2 ? text.find('x', pos) : text.size();
+    const std::string part = end == std::string::npos ? std::string() : text.substr(pos, end - pos);
+    const bool digits =
+        !part.empty() && part.size() <= 6 &&
+        std::all_of(part.begin(), part.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+    require(digits && std::stoi(part) > 0,
+            "--input '" + text + "': expected CxHxW with positive integers, e.g. 1x28x28");
+    dims[i] = std::stoi(part);
+    pos = end + 1;
+  }
+  return dims;
 }
 
 void require_partial_channels(int partial_channels, int channels) {
@@ -354,10 +374,13 @@ Parsed<BenchConfig> parse_bench(const std::vector<std::string>& args) {
   require_one_of("device", cfg.device, {"cpu", "cuda"});
   require(cfg.device == "cpu" || cfg.what == "supernet", "--device cuda is for --what supernet");
   require(cfg.order == 1 || cfg.order == 2, "--order must be 1 or 2");
-  require(cfg.batch_size >= 1, "--batch-size must be at least 1");
+  require(cfg.batch_size >= 2, "--batch-size must be at least 2 (BatchNorm in training mode)");
   require(cfg.threads >= 1, "--threads must be at least 1");
   require(cfg.steps >= 1, "--steps must be at least 1");
   require(cfg.warmup >= 0, "--warmup must not be negative");
+  cfg.shape = parse_input_shape(cfg.input);
+  require(cfg.network.channels >= 1, "--channels must be at least 1");
+  require(cfg.network.layers >= 3, "--layers must be at least 3 (two of them are reductions)");
   require_partial_channels(cfg.partial_channels, cfg.network.channels);
   return out;
 }

@@ -71,25 +71,6 @@ ArchitectOptions architect_options(const config::DartsConfig& cfg) {
   return o;
 }
 
-/// "CxHxW" -> {C, H, W}; throws std::invalid_argument naming the bad value.
-std::array<int, 3> parse_shape(const std::string& text) {
-  std::array<int, 3> dims{};
-  std::size_t pos = 0;
-  for (int i = 0; i < 3; ++i) {
-    const std::size_t end = i < 2 ? text.find('x', pos) : text.size();
-    const std::string part = end == std::string::npos ? "" : text.substr(pos, end - pos);
-    const bool digits =
-        !part.empty() && part.size() <= 6 &&
-        std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; });
-    if (!digits || std::stoi(part) <= 0)
-      throw std::invalid_argument("--input '" + text +
-                                  "': expected CxHxW with positive integers, e.g. 3x32x32");
-    dims[i] = std::stoi(part);
-    pos = end + 1;
-  }
-  return dims;
-}
-
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v[v.size() / 2];
@@ -495,9 +476,7 @@ std::vector<double> DartsSearch::flat_alphas() const {
 }
 
 double bench_supernet_step(const config::BenchConfig& cfg) {
-  const auto shape = parse_shape(cfg.input);
-  if (cfg.batch_size < 2)
-    throw std::invalid_argument("--batch-size must be at least 2 (BatchNorm in training mode)");
+  const auto& shape = cfg.shape;
   if (cfg.threads > 0)
     torch::set_num_threads(cfg.threads);
   torch::manual_seed(0);

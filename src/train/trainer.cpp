@@ -269,26 +269,6 @@ private:
   data::DataSplits splits_;
 };
 
-/// "CxHxW" -> {C, H, W}; throws std::invalid_argument naming the bad value.
-std::array<int, 3> parse_input_shape(const std::string& text) {
-  std::array<int, 3> dims{};
-  std::size_t pos = 0;
-  for (int i = 0; i < 3; ++i) {
-    const std::size_t end = i < 2 ? text.find('x', pos) : text.size();
-    const std::string part = end == std::string::npos ? std::string() : text.substr(pos, end - pos);
-    const bool digits =
-        !part.empty() && part.size() <= 6 &&
-        std::all_of(part.begin(), part.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
-    if (!digits || std::stoi(part) <= 0) {
-      throw std::invalid_argument("--input '" + text +
-                                  "': expected CxHxW with positive integers, e.g. 1x28x28");
-    }
-    dims[i] = std::stoi(part);
-    pos = end + 1;
-  }
-  return dims;
-}
-
 } // namespace
 
 std::unique_ptr<Evaluator> make_training_evaluator(const config::SearchConfig& cfg, int rank) {
@@ -296,10 +276,7 @@ std::unique_ptr<Evaluator> make_training_evaluator(const config::SearchConfig& c
 }
 
 double bench_child_step(const config::BenchConfig& cfg) {
-  const auto shape = parse_input_shape(cfg.input);
-  if (cfg.batch_size < 2) {
-    throw std::invalid_argument("--batch-size must be at least 2 (BatchNorm in training mode)");
-  }
+  const auto& shape = cfg.shape;
   if (cfg.threads > 0) {
     torch::set_num_threads(cfg.threads);
   }

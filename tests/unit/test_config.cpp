@@ -84,9 +84,18 @@ TEST_CASE("bench options", "[config]") {
   const auto p = parse_bench({"--batch-size", "32", "--input", "3x32x32"});
   CHECK(p.config.batch_size == 32);
   CHECK(p.config.input == "3x32x32");
+  CHECK(p.config.shape == std::array<int, 3>{3, 32, 32});
   CHECK(parse_bench({"--what", "supernet", "--order", "2"}).config.order == 2);
   CHECK_THROWS_AS(parse_bench({"--what", "imagenet"}), ConfigError);
   CHECK_THROWS_AS(parse_bench({"--what", "supernet", "--order", "3"}), ConfigError);
+  for (const std::string bad : {"3x32", "3x32x0", "3xax32", "3x32x32x1", "1234567x1x1", ""})
+    CHECK_THROWS_WITH(parse_bench({"--input", bad}),
+                      "--input '" + bad + "': expected CxHxW with positive integers, e.g. 1x28x28");
+  CHECK_THROWS_WITH(parse_bench({"--channels", "0"}), "--channels must be at least 1");
+  CHECK_THROWS_WITH(parse_bench({"--layers", "2"}), Catch::Contains("--layers must be at least 3"));
+  CHECK_THROWS_WITH(parse_bench({"--batch-size", "1"}), Catch::Contains("at least 2"));
+  CHECK_THROWS_WITH(parse_bench({"--what", "child", "--device", "cuda"}),
+                    "--device cuda is for --what supernet");
 }
 
 TEST_CASE("--partial-channels is off by default and must divide --channels", "[config]") {

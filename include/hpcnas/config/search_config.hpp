@@ -2,6 +2,7 @@
 /// Plain configuration structs, one per concern, filled by config/options.hpp.
 /// Every part takes only the struct it needs, so no part depends on Boost.
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -132,7 +133,8 @@ struct BenchConfig {
   int order = 1;              ///< supernet: first- or second-order DARTS step
   int partial_channels = 1;   ///< supernet: PC-DARTS partial channels K (1: off)
   int batch_size = 64;
-  std::string input = "1x28x28";
+  std::string input = "1x28x28";      ///< as given, CxHxW
+  std::array<int, 3> shape{1, 28, 28}; ///< `input` parsed: {C, H, W}
   int threads = 2;
   std::string device = "cpu"; ///< supernet: cpu | cuda
   int steps = 10;

@@ -100,7 +100,7 @@ public:
                 << position.epoch + 1 << ", step " << position.step
                 << "; checkpoint written; continue with: hpcnas darts --resume " << cfg_.out
                 << std::endl;
-    else if (end == darts::RunEnd::kEnded && checkpoint_times_.count() == 0)
+    else if (end == darts::RunEnd::kAlreadyEnded)
       std::cout << "[hpcnas] this search had already ended early; nothing to do" << std::endl;
     std::cout << "[hpcnas] run file: " << std::filesystem::absolute(cfg_.out).string()
               << std::endl;
@@ -142,10 +142,11 @@ private:
     for (const auto& row : history.epochs)
       early_stop_.after_epoch(space::Genotype::parse(row.genotype), row.normal_skip_connections);
     std::cout << "[hpcnas] resumed " << cfg_.out << ": "
-              << (loaded ? "checkpoint " + loaded->path + " at epoch " +
-                               std::to_string(kept + 1) + ", step " +
-                               std::to_string(loaded->checkpoint.step)
-                         : std::string("no checkpoint, from the beginning"))
+              << (!loaded ? std::string("no checkpoint, from the beginning")
+                  : kept >= cfg_.epochs
+                      ? "checkpoint " + loaded->path + " after the last epoch"
+                      : "checkpoint " + loaded->path + " at epoch " + std::to_string(kept + 1) +
+                            ", step " + std::to_string(loaded->checkpoint.step))
               << "; " << kept << " epochs kept, " << epochs - kept << " to compute again"
               << std::endl;
   }

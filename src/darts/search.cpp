@@ -348,7 +348,7 @@ EpochRecord DartsSearch::run_epoch(int epoch) {
 RunEnd DartsSearch::run(const RunHooks& hooks) {
   auto& s = *impl_;
   if (s.ended)
-    return RunEnd::kEnded;
+    return RunEnd::kAlreadyEnded;
   s.start();
   const auto stop_requested = [&] { return hooks.stop_requested && hooks.stop_requested(); };
   // Hooks are the same on every rank, so either all ranks agree after each step or none does.

@@ -109,7 +109,7 @@ TEST_CASE("a DARTS search that ended early stays ended when resumed", "[darts][r
   resumed.resume(saved);
   int epochs = 0;
   hooks.on_epoch = [&](const darts::EpochRecord&) { return ++epochs > 0; };
-  CHECK(resumed.run(hooks) == darts::RunEnd::kEnded);
+  CHECK(resumed.run(hooks) == darts::RunEnd::kAlreadyEnded);
   CHECK(epochs == 0);
 }
 

@@ -61,9 +61,10 @@ struct RunHooks {
 
 /// How run() ended.
 enum class RunEnd {
-  kCompleted, ///< every epoch ran
-  kEnded,     ///< on_epoch returned false (now, or before the state was saved)
-  kStopped,   ///< a stop request; a checkpoint was taken first
+  kCompleted,    ///< every epoch ran
+  kEnded,        ///< on_epoch returned false
+  kAlreadyEnded, ///< resumed from a state saved after on_epoch had returned false: nothing ran
+  kStopped,      ///< a stop request; a checkpoint was taken first
 };
 
 class DartsSearch {

@@ -4,7 +4,7 @@
 # usage: test_cli.sh HPCNAS MPIEXEC [HAS_NCCL: ON|OFF, default OFF]
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
-HPCNAS=$1
+HPCNAS=$(realpath "$1") # the tests cd into a temporary folder
 MPIEXEC=$2
 HAS_NCCL=${3:-OFF}
 WORK=$(mktemp -d)

@@ -5,7 +5,7 @@
 # usage: test_resume.sh HPCNAS MPIEXEC
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
-HPCNAS=$1
+HPCNAS=$(realpath "$1") # the tests cd into a temporary folder
 MPIEXEC=$2
 WORK=$(mktemp -d)
 trap 'pkill -9 -f "$WORK/" 2>/dev/null; rm -rf "$WORK"' EXIT

@@ -7,7 +7,7 @@
 # usage: test_scaling.sh HPCNAS MPIEXEC REPOSITORY
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
-HPCNAS=$1
+HPCNAS=$(realpath "$1") # the tests cd into a temporary folder
 MPIEXEC=$2
 REPOSITORY=$3
 WORK=$(mktemp -d)

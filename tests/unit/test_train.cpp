@@ -1,8 +1,10 @@
+#include <array>
 #include <cmath>
 #include <stdexcept>
 
 #include <catch2/catch.hpp>
 
+#include "hpcnas/config/options.hpp"
 #include "hpcnas/config/search_config.hpp"
 #include "hpcnas/space/genotype.hpp"
 #include "hpcnas/train/evaluation.hpp"
@@ -93,19 +95,12 @@ TEST_CASE("a child past the evaluation timeout stops with status timeout", "[tra
   CHECK(r.reward == 0);
 }
 
-TEST_CASE("bench_child_step times a small child and rejects a bad input shape", "[train]") {
-  hpcnas::config::BenchConfig cfg;
-  cfg.batch_size = 4;
-  cfg.input = "1x8x8";
-  cfg.threads = 0;
-  cfg.steps = 2;
-  cfg.warmup = 1;
-  cfg.network.channels = 4;
-  cfg.network.layers = 3;
+TEST_CASE("bench_child_step times a small child of the parsed input shape", "[train]") {
+  // --input is checked when the options are parsed (test_config); the bench takes its shape.
+  const auto cfg = hpcnas::config::parse_bench({"--batch-size", "4", "--input", "1x8x8",
+                                                "--threads", "1", "--steps", "2", "--warmup",
+                                                "1", "--channels", "4", "--layers", "3"})
+                       .config;
+  REQUIRE(cfg.shape == std::array<int, 3>{1, 8, 8});
   CHECK(hpcnas::train::bench_child_step(cfg) > 0);
-  for (const char* bad : {"1x28", "ax28x28", "1x0x28", "1x28x28x3", ""}) {
-    cfg.input = bad;
-    INFO("input '" << bad << "'");
-    CHECK_THROWS_AS(hpcnas::train::bench_child_step(cfg), std::invalid_argument);
-  }
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds hpcnas with the NCCL collective (HPCNAS_WITH_CUDA, HPCNAS_WITH_NCCL) and runs the GPU
+# Builds hpcnas with the NCCL collective (HPCNAS_WITH_NCCL) and runs the GPU
 # checks, on a machine with CUDA, NCCL, a CUDA LibTorch and at least one GPU:
 #   1. configure reports "NCCL backend ON" (else it stops: the CPU build needs no GPU check);
 #   2. the unit and MPI tests of the build;
@@ -17,8 +17,8 @@ command -v nvidia-smi >/dev/null || { echo "gpu-check: no nvidia-smi: not a GPU 
 nvidia-smi -L
 extra=()
 [ -n "${TORCH_DIR:-}" ] && extra+=(-DTorch_DIR="$TORCH_DIR")
-cmake -S "$HPCNAS_ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DHPCNAS_WITH_CUDA=ON \
-  -DHPCNAS_WITH_NCCL=ON "${extra[@]}" | tee "$BUILD.configure.log"
+cmake -S "$HPCNAS_ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DHPCNAS_WITH_NCCL=ON "${extra[@]}" \
+  | tee "$BUILD.configure.log"
 grep -q "NCCL backend ON" "$BUILD.configure.log" || {
   echo "gpu-check: CMake did not find CUDA and NCCL (see $BUILD.configure.log)" >&2; exit 1; }
 cmake --build "$BUILD" -j"$(nproc)"

@@ -11,7 +11,8 @@ std::string EarlyStop::after_epoch(const space::Genotype& genotype, int normal_s
   previous_ = text;
   if (max_skips_ > 0 && normal_skip_connections >= max_skips_)
     return "the normal cell has " + std::to_string(normal_skip_connections) +
-           " skip connections (--stop-skips " + std::to_string(max_skips_) + ")";
+           (normal_skip_connections == 1 ? " skip connection" : " skip connections") +
+           " (--stop-skips " + std::to_string(max_skips_) + ")";
   if (stable_epochs_ > 0 && unchanged_ >= stable_epochs_)
     return "the derived genotype has not changed for " + std::to_string(unchanged_) +
            " epochs (--stop-stable " + std::to_string(stable_epochs_) + ")";

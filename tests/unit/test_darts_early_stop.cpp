@@ -17,6 +17,8 @@ TEST_CASE("DARTS+ stops once the normal cell has the given number of skip connec
   const std::string why = stop.after_epoch(sample_genotype(rng), 2);
   CHECK_THAT(why, Catch::Contains("2 skip connections") && Catch::Contains("--stop-skips 2"));
   CHECK(EarlyStop(0, 0).after_epoch(sample_genotype(rng), 8).empty()); // off
+  CHECK_THAT(EarlyStop(1, 0).after_epoch(sample_genotype(rng), 1),
+             Catch::Contains("1 skip connection (--stop-skips 1)"));
 }
 
 TEST_CASE("DARTS+ stops once the derived genotype is unchanged for the given epochs", "[darts]") {

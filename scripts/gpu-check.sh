@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
 # Builds hpcnas with the NCCL collective (HPCNAS_WITH_NCCL) and runs the GPU
 # checks, on a machine with CUDA, NCCL, a CUDA LibTorch and at least one GPU:
+#   0. everything the steps need is there (checked first: GPU time is scarce);
 #   1. configure reports "NCCL backend ON" (else it stops: the CPU build needs no GPU check);
-#   2. the unit and MPI tests of the build;
+#   2. the unit tests of this build (the MPI, SLURM and CLI tests are CPU-only and run in CI);
 #   3. the NCCL collective at 2 ranks: an allreduce of a device buffer (a small program built
 #      on the fly against the library);
 #   4. `hpcnas bench --what supernet --device cuda` (the step times for README);
 #   5. `hpcnas darts --device cuda` on 2 ranks over NCCL against the same search on CPUs over MPI:
 #      both finish, and alpha after 20 steps agrees within 1e-3 (float32 on different kernels:
 #      not bit for bit; Adam moves alpha about 3e-4 per step).
-# Usage: scripts/gpu-check.sh [build-dir]     (TORCH_DIR may point at a CUDA LibTorch)
+# Usage: scripts/gpu-check.sh [build-dir]
+#   TORCH_DIR: a CUDA LibTorch's CMake folder (e.g. a Python wheel's torch.utils.cmake_prefix_path
+#   + /Torch); NCCL_HOME: the folder with include/nccl.h and lib/libnccl.so; CUDAToolkit_ROOT
+#   when CMake cannot find the CUDA toolkit by itself.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 BUILD=${1:-$HPCNAS_ROOT/build-gpu}
 command -v nvidia-smi >/dev/null || { echo "gpu-check: no nvidia-smi: not a GPU machine" >&2; exit 1; }
 nvidia-smi -L
+missing=()
+for tool in cmake mpicxx mpirun; do command -v $tool >/dev/null || missing+=("$tool"); done
+python3 -c "import h5py, numpy" 2>/dev/null || missing+=("python3 h5py and numpy")
+[ ${#missing[@]} -eq 0 ] || { echo "gpu-check: missing: ${missing[*]}" >&2; exit 1; }
 extra=()
 [ -n "${TORCH_DIR:-}" ] && extra+=(-DTorch_DIR="$TORCH_DIR")
 cmake -S "$HPCNAS_ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DHPCNAS_WITH_NCCL=ON "${extra[@]}" \
@@ -22,7 +30,7 @@ cmake -S "$HPCNAS_ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DHPCNAS_WITH_NCC
 grep -q "NCCL backend ON" "$BUILD.configure.log" || {
   echo "gpu-check: CMake did not find CUDA and NCCL (see $BUILD.configure.log)" >&2; exit 1; }
 cmake --build "$BUILD" -j"$(nproc)"
-(cd "$BUILD" && ctest --output-on-failure -L "unit|mpi")
+(cd "$BUILD" && ctest --output-on-failure -L unit -j"$(nproc)")
 
 cat > "$BUILD/nccl_check.cpp" <<'CPP'
 #include <cuda_runtime.h>

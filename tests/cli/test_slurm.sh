@@ -3,8 +3,8 @@
 # one-minute time limit and SLURM's USR1 35 s ahead of it, so it is signalled, checkpoints,
 # requeues itself and resumes until done. The search's run file must end with exactly `budget`
 # rows, no id twice, and the same rows as an uninterrupted run; the DARTS run file the same
-# epochs, bit for bit, as an uninterrupted 2-rank DARTS search. Needs root (the local SLURM's daemons run as root)
-# and the Debian packages slurm-wlm and munge (scripts/test.sh installs them).
+# epochs, bit for bit, as an uninterrupted 2-rank DARTS search. Needs root (the local SLURM's
+# daemons run as root) and the Debian packages slurm-wlm and munge (scripts/test.sh installs them).
 # usage: test_slurm.sh HPCNAS MPIEXEC REPOSITORY
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
@@ -34,6 +34,22 @@ wait_job() {  # wait_job JOB: until SLURM has ended JOB for good (at most 10 min
 }
 restarts_of() { timeout 10 scontrol show job -o "$1" 2>/dev/null | grep -o 'Restarts=[0-9]*' | cut -d= -f2; }
 
+# run_requeued_job WHAT SCRIPT LOG: submits SCRIPT (2 tasks) with a one-minute limit and USR1 35 s
+# ahead of it, waits for it, and checks that it completed after requeueing itself from a stop by
+# that signal. Sets job.
+run_requeued_job() {
+  local what=$1 script=$2 log=$3 restarts
+  job=$(timeout 30 sbatch --parsable --nodes 1 --ntasks 2 --ntasks-per-node 2 --cpus-per-task 1 \
+    --time 1 --signal USR1@35 --output "$log" "$script")
+  check "sbatch accepts the $what" [ -n "$job" ]
+  wait_job "$job"
+  restarts=$(restarts_of "$job")
+  check "the $what completed ($state)" [ "$state" = JobState=COMPLETED ]
+  check "SLURM signalled the $what and it requeued itself (restarts: ${restarts:-none})" \
+    [ "${restarts:-0}" -ge 1 ]
+  check "the $what log shows a stop by signal" grep -q "^\[hpcnas\] stopped by signal 10" "$log"
+}
+
 BUDGET=40
 ARGS="--evaluator surrogate --seed 5 --checkpoint-every 5"
 # The same search uninterrupted (one trainer: the run is reproducible).
@@ -46,18 +62,9 @@ check "uninterrupted reference run" [ "$(rows "$WORK/reference.h5")" -eq "$BUDGE
 # one-minute job. sbatch hands the job this environment, requeued runs included.
 cd "$REPOSITORY"
 export HPCNAS OUT=$WORK/rl.h5 BUDGET HPCNAS_ARGS="$ARGS --surrogate-seconds 1"
-job=$(timeout 30 sbatch --parsable --nodes 1 --ntasks 2 --ntasks-per-node 2 --cpus-per-task 1 \
-  --time 1 --signal USR1@35 --output "$WORK/job.out" jobs/search-rl.sbatch)
-check "sbatch accepts the job" [ -n "$job" ]
-
 # Each round runs about 25 s, a requeue restarts after about 16 s, and each job needs two or
 # three rounds.
-wait_job "$job"
-restarts=$(restarts_of "$job")
-check "the job completed ($state)" [ "$state" = JobState=COMPLETED ]
-check "SLURM signalled the job and it requeued itself (restarts: ${restarts:-none})" \
-  [ "${restarts:-0}" -ge 1 ]
-check "the job log shows a stop by signal" grep -q "^\[hpcnas\] stopped by signal 10" "$WORK/job.out"
+run_requeued_job "search job" jobs/search-rl.sbatch "$WORK/job.out"
 check "the requeued job resumed the run file" grep -q "resuming $WORK/rl.h5" "$WORK/job.out"
 check "exactly budget rows, no id twice" unique_ids "$WORK/rl.h5" "$BUDGET"
 check "the same rows as the uninterrupted run" same_columns "$WORK/reference.h5" "$WORK/rl.h5"
@@ -72,16 +79,7 @@ timeout 300 "$MPIEXEC" -n 2 --oversubscribe "$HPCNAS" darts --epochs "$EPOCHS" -
   $DARTS_ARGS --out "$WORK/darts-reference.h5" >"$WORK/darts-reference.log" 2>&1
 check "uninterrupted DARTS reference run" [ "$(darts_epochs "$WORK/darts-reference.h5")" -eq "$EPOCHS" ]
 export OUT=$WORK/darts.h5 EPOCHS HPCNAS_ARGS="$DARTS_ARGS"
-job=$(timeout 30 sbatch --parsable --nodes 1 --ntasks 2 --ntasks-per-node 2 --cpus-per-task 1 \
-  --time 1 --signal USR1@35 --output "$WORK/darts-job.out" jobs/darts.sbatch)
-check "sbatch accepts the DARTS job" [ -n "$job" ]
-wait_job "$job"
-restarts=$(restarts_of "$job")
-check "the DARTS job completed ($state)" [ "$state" = JobState=COMPLETED ]
-check "SLURM signalled the DARTS job and it requeued itself (restarts: ${restarts:-none})" \
-  [ "${restarts:-0}" -ge 1 ]
-check "the DARTS job log shows a stop by signal" \
-  grep -q "^\[hpcnas\] stopped by signal 10" "$WORK/darts-job.out"
+run_requeued_job "DARTS job" jobs/darts.sbatch "$WORK/darts-job.out"
 check "the same DARTS search as the uninterrupted run" \
   same_darts "$WORK/darts-reference.h5" "$WORK/darts.h5"
 

@@ -165,7 +165,7 @@ private:
 int run_darts(const comm::MpiContext& ctx, const config::Parsed<config::DartsConfig>& parsed,
               const std::string& command_line) {
   const config::DartsConfig& cfg = parsed.config;
-  std::unique_ptr<comm::Collective> host;       // bookkeeping and saved state: MPI, host memory
+  std::unique_ptr<comm::Collective> host;        // bookkeeping and saved state: MPI, host memory
   std::unique_ptr<comm::Collective> gpu_tensors; // gradients and parameters on GPUs: NCCL
   std::unique_ptr<darts::DartsSearch> search;
   std::unique_ptr<DartsRecorder> recorder;

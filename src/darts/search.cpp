@@ -451,7 +451,8 @@ void DartsSearch::resume(const std::vector<char>& state_on_root) {
     s.ended = ended;
     s.progress = EpochProgress::from(progress.contiguous().data_ptr<double>());
   } catch (const c10::Error& e) {
-    throw std::runtime_error(std::string("cannot read the DARTS state: ") + e.what_without_backtrace());
+    throw std::runtime_error(std::string("cannot read the DARTS state: ") +
+                             e.what_without_backtrace());
   }
   auto default_generator = at::detail::getDefaultCPUGenerator();
   std::lock_guard<std::mutex> lock(default_generator.mutex());

@@ -11,8 +11,9 @@
 ///    gradient from the product), and a node accumulates w * op(x) in place without temporaries.
 ///    The pooling operations (pool, then BatchNorm without affine parameters) and the PC-DARTS
 ///    bypass have no weights, so all edges reading the same state compute the same function of
-///    it: the first edge's result serves them all. (In training BatchNorm uses the batch's statistics, identical for all; the
-///    running statistics of the edges that reuse it are never used and stay at their start.)
+///    it: the first edge's result serves them all. (In training BatchNorm uses the batch's
+///    statistics, identical for all; the running statistics of the edges that reuse it are never
+///    used and stay at their start.)
 ///  - plain: sum over all 8 ops of w_k * op_k(x) with a fresh temporary per op, as the Python
 ///    reference writes it; kept to test the fast path against.
 ///

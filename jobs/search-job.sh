@@ -1,11 +1,15 @@
-# Sourced by the job scripts: start a search (`hpcnas search` or `hpcnas darts`), or resume it
-# when its run file exists, and requeue the job when SLURM's signal stopped it before the end.
+# Sourced by the job scripts: start a search (`hpcnas search` or `hpcnas darts`) or a final
+# training (`hpcnas train`), or resume it when its run file exists, and requeue the job when
+# SLURM's signal stopped it before the end.
 # Settings (environment):
 #   HPCNAS  executable (default $SLURM_SUBMIT_DIR/build/hpcnas)
 #   OUT     run file (default $SLURM_SUBMIT_DIR/<strategy>-search.h5, or darts.h5); its
 #           checkpoint is beside it
 #   BUDGET  evaluations of `hpcnas search` (default 500)
 #   EPOCHS  epochs of `hpcnas darts` (default 50)
+#   FROM    `hpcnas train`: the search or DARTS run file whose best genotype it trains
+#   GENOTYPE  `hpcnas train`: or the genotype itself, in DARTS text
+#   EXPORT  `hpcnas train`: the ONNX model to write at the end (default beside OUT, .onnx)
 #   HPCNAS_ARGS  further options for a new run, e.g. "--evaluator surrogate"
 #   LAUNCH  srun (default) or mpirun
 #   REQUEUE 1 (default): requeue this job when stopped early; 0: leave that to a chain (chain.sh)
@@ -43,6 +47,32 @@ hpcnas_darts_job() {
           ${HPCNAS_ARGS:-})
   fi
   hpcnas_run_and_requeue darts "${args[@]}"
+}
+
+# hpcnas_train_job: `hpcnas train` of FROM's best genotype (or GENOTYPE), new or resumed; the
+# trained model is exported to EXPORT.
+hpcnas_train_job() {
+  local dir=${SLURM_SUBMIT_DIR:-$PWD}
+  local out=${OUT:-$dir/final.h5}
+  local export=${EXPORT:-${out%.h5}.onnx}
+  local -a args
+  if [ -e "$out" ]; then
+    echo "hpcnas job ${SLURM_JOB_ID:-}: resuming $out"
+    args=(--resume "$out" --export "$export")
+  else
+    if [ -n "${FROM:-}" ]; then
+      args=(--from "$FROM")
+    elif [ -n "${GENOTYPE:-}" ]; then
+      args=(--genotype "$GENOTYPE")
+    else
+      echo "hpcnas train job: set FROM (a run file) or GENOTYPE" >&2
+      return 2
+    fi
+    # shellcheck disable=SC2206
+    args+=(--threads "${SLURM_CPUS_PER_TASK:-1}" --out "$out" --export "$export"
+           ${HPCNAS_ARGS:-})
+  fi
+  hpcnas_run_and_requeue train "${args[@]}"
 }
 
 # hpcnas_run_and_requeue COMMAND ARGS...: runs `hpcnas COMMAND ARGS...` on the job's tasks and

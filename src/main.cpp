@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
   retain_freed_memory();
   // A search turns SLURM's stop signal into a checkpoint. It may arrive while MPI starts or data
   // loads: catch it from the first instruction, or it kills the job step before any checkpoint.
-  if (argc > 1 && (std::string(argv[1]) == "search" || std::string(argv[1]) == "darts"))
+  const std::string command = argc > 1 ? argv[1] : "";
+  if (command == "search" || command == "darts" || command == "train")
     hpcnas::app::install_stop_signals();
   hpcnas::comm::MpiContext mpi(&argc, &argv);
   return hpcnas::app::run_cli(mpi, argc, argv);

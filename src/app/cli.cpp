@@ -12,6 +12,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  search   neural architecture search: rank 0 runs the strategy, ranks 1..N-1 train\n"
     "  darts    DARTS supernet search, data-parallel over the ranks\n"
+    "  train    train a genotype from scratch (data-parallel), test it, export it to ONNX\n"
     "  bench    time training steps of a child network or search steps of the supernet\n"
     "  report   a scaling study's table from its run files (--scaling)\n"
     "hpcnas <command> --help lists the command's options; hpcnas --version prints the version.\n";
@@ -58,6 +59,12 @@ int run_cli(const comm::MpiContext& ctx, int argc, char** argv) {
       const auto parsed = config::parse_darts(args, resume.empty() ? config::OptionList{}
                                                                    : store::read_config(resume));
       return print_help(ctx, parsed) ? kExitOk : run_darts(ctx, parsed, join(argc, argv));
+    }
+    if (command == "train") {
+      const std::string resume = config::resume_target(args);
+      const auto parsed = config::parse_train(args, resume.empty() ? config::OptionList{}
+                                                                   : store::read_config(resume));
+      return print_help(ctx, parsed) ? kExitOk : run_train(ctx, parsed, join(argc, argv));
     }
     if (command == "report") {
       const auto parsed = config::parse_report(args);

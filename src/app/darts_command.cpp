@@ -86,8 +86,8 @@ public:
 
   void checkpoint(const darts::DartsSearch& search, darts::SearchPosition position) {
     const auto start = std::chrono::steady_clock::now();
-    store::write_checkpoint(cfg_.out,
-                            store::DartsCheckpoint{search.save_state(), config_hash_,
+    store::write_checkpoint(cfg_.out, "darts",
+                            store::EpochCheckpoint{search.save_state(), config_hash_,
                                                    position.epoch, position.step});
     checkpoint_times_.add(
         1000 * std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
@@ -117,7 +117,7 @@ private:
     if (!differences.empty())
       throw config::ConfigError("--resume " + cfg_.out +
                                 ": options differ from the run's: " + differences);
-    const auto loaded = store::load_darts_checkpoint(cfg_.out);
+    const auto loaded = store::load_epoch_checkpoint(cfg_.out, "darts");
     const std::int64_t epochs = run_file_->epochs();
     if (!loaded && epochs > 0)
       throw store::StoreError("--resume " + cfg_.out + ": " + std::to_string(epochs) +

@@ -164,14 +164,15 @@ const char* const kPartialChannelsHelp =
     "others bypass them (N divides --channels; 1: off; the paper uses 4)";
 
 /// Options a resumed run does not take from its run file.
-const std::set<std::string> kNotInherited = {"out", "overwrite", "resume", "config", "help"};
+const std::set<std::string> kNotInherited = {"out",    "overwrite", "resume",
+                                              "config", "help",      "export"};
 
 /// Options that may change between a run and its resumption.
 const std::set<std::string> kNotDefining = {
     "budget",           "out",         "overwrite",          "resume",
     "config",           "help",        "threads",            "device",
     "eval-timeout",     "fail-ids",    "surrogate-seconds",  "checkpoint-every",
-    "checkpoint-seconds", "stop-skips", "stop-stable"};
+    "checkpoint-seconds", "stop-skips", "stop-stable", "export"};
 
 /// Parses args (and --config) into the variables bound in `options`; fills help and resolved.
 template <typename Config>
@@ -479,6 +480,101 @@ Parsed<DartsConfig> parse_darts(const std::vector<std::string>& args, const Opti
   require(cfg.network.channels >= 1, "--channels must be at least 1");
   require(cfg.network.layers >= 3, "--layers must be at least 3 (two of them are reductions)");
   require_partial_channels(cfg.partial_channels, cfg.network.channels);
+  return out;
+}
+
+Parsed<FinalTrainConfig> parse_train(const std::vector<std::string>& args,
+                                     const OptionList& base) {
+  Parsed<FinalTrainConfig> out;
+  FinalTrainConfig& cfg = out.config;
+  po::options_description options("hpcnas train [options]");
+  po::options_description model("Genotype");
+  auto add_model = model.add_options();
+  add_model("genotype", bound(&cfg.genotype),
+            "the genotype to train, in DARTS text: Genotype(normal=[('sep_conv_3x3', 0), ...], "
+            "normal_concat=..., reduce=[...], reduce_concat=...)");
+  add_model("from", bound(&cfg.from),
+            "or: a search or darts run file; its best genotype (darts: of the last epoch)");
+  add_model("pick", bound(&cfg.pick), "--from a search run file: best (by reward) or an id");
+  options.add(model);
+  po::options_description run("Final training (DARTS's evaluation protocol)");
+  auto add = run.add_options();
+  add("epochs", bound(&cfg.epochs), "training epochs");
+  add("batch-size", bound(&cfg.batch_size), "global batch size (split across ranks)");
+  add("accumulate", bound(&cfg.accumulate), "micro-batches per rank and step (K)");
+  add("steps-per-epoch", bound(&cfg.steps_per_epoch), "stop each epoch after N steps (0: all)");
+  add("lr", bound(&cfg.learning_rate), "initial SGD learning rate (cosine per epoch)");
+  add("lr-min", bound(&cfg.min_learning_rate), "final learning rate of the cosine schedule");
+  add("momentum", bound(&cfg.momentum), "SGD momentum");
+  add("weight-decay", bound(&cfg.weight_decay), "SGD weight decay");
+  add("grad-clip", bound(&cfg.grad_clip), "gradient norm clip (0: none)");
+  add("auxiliary-weight", bound(&cfg.auxiliary_weight),
+      "weight of the auxiliary head's loss (0: no auxiliary head)");
+  add("drop-path", bound(&cfg.drop_path),
+      "drop-path probability, rising linearly from 0 to this over the epochs (0: off)");
+  add("cutout", bound(&cfg.cutout), "cutout square side in pixels (0: off)");
+  add("crop-padding", bound(&cfg.crop_padding),
+      "random crop of the image zero-padded by this many pixels (0: off)");
+  add("flip", po::value<bool>(&cfg.flip)->default_value(cfg.flip),
+      "random horizontal flip (true | false)");
+  add("threads", bound(&cfg.threads), "LibTorch threads per rank (0: LibTorch's default)");
+  add("device", bound(&cfg.device),
+      "cpu | cuda: the GPU of the rank's local rank; more than one rank needs the NCCL build");
+  add("seed", bound(&cfg.seed), "seed of the initialisation, batch order and augmentation");
+  add("out", bound(&cfg.out), "HDF5 run file to create");
+  add("overwrite", po::bool_switch(&cfg.overwrite), "replace an existing run file");
+  add("export", bound(&cfg.export_path),
+      "write the trained network to this ONNX file (inference mode, normalisation included)");
+  options.add(run);
+  po::options_description checkpoints("Checkpoints and resume");
+  auto add_checkpoint = checkpoints.add_options();
+  add_checkpoint("resume", bound(&cfg.resume),
+                 "continue the train run file given (other options default to its own)");
+  add_checkpoint("checkpoint-seconds", bound(&cfg.checkpoint_seconds),
+                 "also checkpoint within an epoch when this many seconds passed since the last "
+                 "(every epoch end checkpoints)");
+  options.add(checkpoints);
+  po::options_description data("Data");
+  auto add_data = data.add_options();
+  add_data("dataset", bound(&cfg.data.dataset), "fashion-mnist | mnist | cifar10 | synthetic");
+  add_data("data-dir", bound(&cfg.data.data_dir),
+           "folder of the dataset files (empty: the dataset's default)");
+  add_data("holdout", bound(&cfg.holdout),
+           "training images kept out for model selection (0: train on all)");
+  add_data("train-subset", bound(&cfg.data.train_subset),
+           "train on this many images (0: all but the holdout)");
+  add_data("split-seed", bound(&cfg.data.split_seed), "seed of the holdout permutation");
+  options.add(data);
+  add_network_options(options, cfg.network);
+  parse_into(out, options, args, base);
+  if (out.help)
+    return out;
+
+  require(cfg.genotype.empty() != cfg.from.empty() || !cfg.resume.empty(),
+          "give exactly one of --genotype and --from");
+  require_one_of("dataset", cfg.data.dataset, {"fashion-mnist", "mnist", "cifar10", "synthetic"});
+  require(cfg.epochs >= 1, "--epochs must be at least 1");
+  require(cfg.batch_size >= 2, "--batch-size must be at least 2");
+  require(cfg.accumulate >= 1, "--accumulate must be at least 1");
+  require(cfg.steps_per_epoch >= 0, "--steps-per-epoch must be 0 (all) or positive");
+  require(cfg.learning_rate > 0, "--lr must be positive");
+  require(cfg.min_learning_rate >= 0, "--lr-min must not be negative");
+  require(cfg.momentum >= 0, "--momentum must not be negative");
+  require(cfg.weight_decay >= 0, "--weight-decay must not be negative");
+  require(cfg.grad_clip >= 0, "--grad-clip must be 0 (none) or positive");
+  require(cfg.auxiliary_weight >= 0, "--auxiliary-weight must not be negative");
+  require(cfg.drop_path >= 0 && cfg.drop_path < 1, "--drop-path must be in [0, 1)");
+  require(cfg.cutout >= 0, "--cutout must be 0 (off) or positive");
+  require(cfg.crop_padding >= 0, "--crop-padding must be 0 (off) or positive");
+  require(cfg.holdout >= 0, "--holdout must be 0 (none) or positive");
+  require(cfg.threads >= 0, "--threads must be 0 (default) or positive");
+  require_one_of("device", cfg.device, {"cpu", "cuda"});
+  require(cfg.checkpoint_seconds > 0, "--checkpoint-seconds must be positive");
+  if (!cfg.resume.empty()) cfg.out = cfg.resume;
+  require(!cfg.out.empty(), "--out must name a file");
+  require(cfg.data.train_subset >= 0, "--train-subset must be 0 (all) or positive");
+  require(cfg.network.channels >= 1, "--channels must be at least 1");
+  require(cfg.network.layers >= 3, "--layers must be at least 3 (two of them are reductions)");
   return out;
 }
 

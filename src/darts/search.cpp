@@ -17,6 +17,7 @@
 #include "hpcnas/darts/architect.hpp"
 #include "hpcnas/darts/derive.hpp"
 #include "hpcnas/data/dataset.hpp"
+#include "hpcnas/space/splitmix.hpp"
 
 namespace hpcnas::darts {
 
@@ -28,12 +29,7 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-std::uint64_t mix(std::uint64_t x) { // splitmix64
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
+using space::splitmix64;
 
 std::vector<double> to_vector(const torch::Tensor& t) {
   const auto d = t.detach().to(torch::kCPU, torch::kFloat64).contiguous().view(-1);
@@ -154,9 +150,9 @@ struct DartsSearch::Impl {
   EpochPlan plan(int epoch) const {
     EpochPlan p;
     p.epoch = epoch;
-    const std::uint64_t epoch_seed = mix(cfg.seed ^ mix(static_cast<std::uint64_t>(epoch) + 1));
+    const std::uint64_t epoch_seed = splitmix64(cfg.seed ^ splitmix64(static_cast<std::uint64_t>(epoch) + 1));
     p.train_order = data::split_permutation(splits.train.size(), epoch_seed);
-    p.val_order = data::split_permutation(splits.validation.size(), mix(epoch_seed));
+    p.val_order = data::split_permutation(splits.validation.size(), splitmix64(epoch_seed));
     p.steps = splits.train.size() / cfg.batch_size;
     if (cfg.steps_per_epoch > 0)
       p.steps = std::min<std::int64_t>(p.steps, cfg.steps_per_epoch);

@@ -14,6 +14,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr std::int64_t kSyntheticSize = 12000;
+constexpr std::int64_t kSyntheticTestSize = 2000;
 constexpr int kSyntheticSide = 16;
 constexpr std::uint64_t kSyntheticSeed = 1234;
 constexpr int kNumClasses = 10;
@@ -76,12 +77,43 @@ Dataset load_training_set(const config::DataConfig& cfg) {
   throw DataError("unknown dataset '" + name + "' (valid: " + kValidNames + ")");
 }
 
+// The dataset's test set, never read by a search.
+Dataset load_test_set(const config::DataConfig& cfg) {
+  const auto& name = cfg.dataset;
+  const std::string dir = cfg.data_dir.empty() ? default_data_dir(name) : cfg.data_dir;
+  if (name == "fashion-mnist" || name == "mnist") {
+    const auto images = find_idx_file(dir, "t10k-images-idx3-ubyte", name);
+    const auto labels = find_idx_file(dir, "t10k-labels-idx1-ubyte", name);
+    return read_idx(images, labels);
+  }
+  if (name == "cifar10") {
+    const auto train = cifar_batches(dir);
+    return read_cifar10({(fs::path(train.front()).parent_path() / "test_batch.bin").string()});
+  }
+  if (name == "synthetic") {
+    return make_synthetic(kSyntheticTestSize, 1, kSyntheticSide, kSyntheticSide, kNumClasses,
+                          kSyntheticSeed + 1);
+  }
+  throw DataError("unknown dataset '" + name + "' (valid: " + kValidNames + ")");
+}
+
+// Contiguous uint8 images [N, C, H, W] and int64 labels, or DataError naming the dataset.
+Dataset checked(Dataset data, const std::string& dataset) {
+  data.images = data.images.contiguous();
+  data.labels = data.labels.contiguous();
+  if (data.images.dim() != 4 || data.images.scalar_type() != torch::kUInt8 ||
+      data.labels.scalar_type() != torch::kInt64) {
+    throw DataError("dataset " + dataset + ": expected uint8 images [N,C,H,W], int64 labels");
+  }
+  return data;
+}
+
 using ByteTable = std::vector<std::array<float, 256>>;
 
-// Exact per-channel mean and standard deviation of the given rows, from byte histograms;
-// returns for each channel the normalised float value of every byte.
-ByteTable normalisation_table(const torch::Tensor& images, const std::int64_t* rows,
-                              std::int64_t count) {
+// Exact per-channel mean and standard deviation (in byte units) of the given rows, from byte
+// histograms.
+std::vector<ChannelStatistics> channel_statistics(const torch::Tensor& images,
+                                                  const std::int64_t* rows, std::int64_t count) {
   const auto channels = images.size(1);
   const auto plane = images.size(2) * images.size(3);
   const auto* pixels = images.data_ptr<std::uint8_t>();
@@ -98,8 +130,8 @@ ByteTable normalisation_table(const torch::Tensor& images, const std::int64_t* r
       }
     }
   }
-  ByteTable table(static_cast<std::size_t>(channels));
-  for (std::size_t c = 0; c < table.size(); ++c) {
+  std::vector<ChannelStatistics> stats(static_cast<std::size_t>(channels));
+  for (std::size_t c = 0; c < stats.size(); ++c) {
     double n = 0, sum = 0, sum_sq = 0;
     for (int v = 0; v < 256; ++v) {
       const auto k = static_cast<double>(histogram[c][v]);
@@ -109,9 +141,17 @@ ByteTable normalisation_table(const torch::Tensor& images, const std::int64_t* r
     }
     const double mean = sum / n;
     const double var = std::max(0.0, sum_sq / n - mean * mean);
-    const double stdev = var > 1e-12 ? std::sqrt(var) : 1.0;
+    stats[c] = {mean, var > 1e-12 ? std::sqrt(var) : 1.0};
+  }
+  return stats;
+}
+
+// For each channel the normalised float value of every byte.
+ByteTable normalisation_table(const std::vector<ChannelStatistics>& stats) {
+  ByteTable table(stats.size());
+  for (std::size_t c = 0; c < table.size(); ++c) {
     for (int v = 0; v < 256; ++v) {
-      table[c][v] = static_cast<float>((v - mean) / stdev);
+      table[c][v] = static_cast<float>((v - stats[c].mean) / stats[c].stdev);
     }
   }
   return table;
@@ -185,13 +225,7 @@ std::string default_data_dir(const std::string& dataset) {
 }
 
 DataSplits load_splits(const config::DataConfig& cfg) {
-  auto full = load_training_set(cfg);
-  full.images = full.images.contiguous();
-  full.labels = full.labels.contiguous();
-  if (full.images.dim() != 4 || full.images.scalar_type() != torch::kUInt8 ||
-      full.labels.scalar_type() != torch::kInt64) {
-    throw DataError("dataset " + cfg.dataset + ": expected uint8 images [N,C,H,W], int64 labels");
-  }
+  const auto full = checked(load_training_set(cfg), cfg.dataset);
   const auto total = full.size();
   if (cfg.val_size < 1 || cfg.val_size >= total) {
     throw DataError("--val-size " + std::to_string(cfg.val_size) + " must be in [1, " +
@@ -215,9 +249,47 @@ DataSplits load_splits(const config::DataConfig& cfg) {
   // train_subset is.
   const auto* val_rows = perm.data();
   const auto* train_rows = perm.data() + cfg.val_size;
-  const auto table = normalisation_table(full.images, train_rows, train_available);
+  const auto table =
+      normalisation_table(channel_statistics(full.images, train_rows, train_available));
   out.train = normalised_rows(full, train_rows, train_count, table);
   out.validation = normalised_rows(full, val_rows, val_count, table);
+  return out;
+}
+
+FinalData load_final_data(const config::DataConfig& cfg, int holdout) {
+  const auto full = checked(load_training_set(cfg), cfg.dataset);
+  const auto test = checked(load_test_set(cfg), cfg.dataset);
+  const auto total = full.size();
+  if (holdout < 0 || holdout >= total) {
+    throw DataError("--holdout " + std::to_string(holdout) + " must be in [0, " +
+                    std::to_string(total - 1) + "]: dataset " + cfg.dataset + " holds " +
+                    std::to_string(total) + " training images");
+  }
+  if (test.images.sizes().slice(1) != full.images.sizes().slice(1)) {
+    throw DataError("dataset " + cfg.dataset + ": test images differ in shape from the training "
+                    "images");
+  }
+  // The same permutation as a search's split: with --holdout equal to the search's --val-size,
+  // the holdout is the search's validation split.
+  const auto perm = split_permutation(total, cfg.split_seed);
+  const auto train_available = total - holdout;
+  const auto train_count =
+      checked_subset(cfg.train_subset, train_available, "--train-subset", "training");
+  const auto* holdout_rows = perm.data();
+  const auto* train_rows = perm.data() + holdout;
+
+  FinalData out;
+  out.channels = static_cast<int>(full.images.size(1));
+  out.height = static_cast<int>(full.images.size(2));
+  out.width = static_cast<int>(full.images.size(3));
+  out.num_classes = kNumClasses;
+  out.statistics = channel_statistics(full.images, train_rows, train_available);
+  const auto table = normalisation_table(out.statistics);
+  out.train = normalised_rows(full, train_rows, train_count, table);
+  out.holdout = normalised_rows(full, holdout_rows, holdout, table);
+  std::vector<std::int64_t> test_rows(static_cast<std::size_t>(test.size()));
+  std::iota(test_rows.begin(), test_rows.end(), std::int64_t{0});
+  out.test = normalised_rows(test, test_rows.data(), test.size(), table);
   return out;
 }
 

@@ -224,6 +224,64 @@ torch::Tensor ZeroImpl::forward(const torch::Tensor& x, const torch::Tensor& /*r
   return torch::zeros_like(x.slice(2, 0, c10::nullopt, stride_).slice(3, 0, c10::nullopt, stride_));
 }
 
+// Inference-graph descriptions, one per module, mirroring the forward passes above.
+
+std::string emit_batch_norm(GraphSink& graph, const std::string& x,
+                            const torch::nn::BatchNorm2d& bn) {
+  const auto& o = bn->options;
+  const auto channels = o.num_features();
+  const auto scale = o.affine() ? bn->weight : torch::ones({channels});
+  const auto shift = o.affine() ? bn->bias : torch::zeros({channels});
+  return graph.batch_norm(x, scale, shift, bn->running_mean, bn->running_var, o.eps());
+}
+
+std::string ConvImpl::emit(GraphSink& graph, const std::string& x) const {
+  return graph.conv(x, weight, options.stride(), options.padding(), options.dilation(),
+                    options.groups());
+}
+
+std::string CountedLinearImpl::emit(GraphSink& graph, const std::string& x) const {
+  return graph.linear(x, linear->weight, linear->bias);
+}
+
+std::string ReluConvBnImpl::emit(GraphSink& graph, const std::string& x) const {
+  return emit_batch_norm(graph, conv_->emit(graph, graph.relu(x)), bn_);
+}
+
+std::string FactorizedReduceImpl::emit(GraphSink& graph, const std::string& x) const {
+  // The end padding of the shifted branch depends on the input size: the graph is for even
+  // sizes, which NetworkImpl::emit checks.
+  const auto r = graph.relu(x);
+  const auto a = conv_a_->emit(graph, r);
+  const auto b = conv_b_->emit(graph, graph.crop_pad(r, 1, 1, 0, 0));
+  return emit_batch_norm(graph, graph.concat({a, b}), bn_);
+}
+
+std::string SepConvImpl::emit(GraphSink& graph, const std::string& x) const {
+  auto y = emit_batch_norm(
+      graph, pointwise1_->emit(graph, depthwise1_->emit(graph, graph.relu(x))), bn1_);
+  y = graph.relu(y);
+  return emit_batch_norm(graph, pointwise2_->emit(graph, depthwise2_->emit(graph, y)), bn2_);
+}
+
+std::string DilConvImpl::emit(GraphSink& graph, const std::string& x) const {
+  return emit_batch_norm(graph, pointwise_->emit(graph, depthwise_->emit(graph, graph.relu(x))),
+                         bn_);
+}
+
+std::string PoolImpl::emit(GraphSink& graph, const std::string& x) const {
+  const auto y = max_ ? graph.max_pool(x, 3, stride_, 1)
+                      : graph.avg_pool(x, 3, stride_, 1, /*count_include_pad=*/false);
+  return bn_ ? emit_batch_norm(graph, y, bn_) : y;
+}
+
+std::string IdentityOpImpl::emit(GraphSink& /*graph*/, const std::string& x) const { return x; }
+
+std::string ZeroImpl::emit(GraphSink& /*graph*/, const std::string& /*x*/) const {
+  throw std::invalid_argument("the 'none' operation has no inference graph (a genotype never "
+                              "holds it)");
+}
+
 Operation make_operation(space::Op op, std::int64_t channels, std::int64_t stride, bool affine) {
   using space::Op;
   std::shared_ptr<OperationImpl> module;

@@ -16,7 +16,6 @@ using hdf5::check;
 
 constexpr const char* kPayload = "payload";
 constexpr const char* kSearch = "search";
-constexpr const char* kDarts = "darts";
 
 /// What a checkpoint file holds besides its schema version and checksum.
 struct Envelope {
@@ -62,7 +61,7 @@ Checkpoint unpack_search(const std::vector<char>& bytes, const std::string& path
   return c;
 }
 
-std::vector<char> pack(const DartsCheckpoint& c) {
+std::vector<char> pack(const EpochCheckpoint& c) {
   space::ByteWriter w;
   w.put_string(c.config_hash);
   w.put(c.epoch);
@@ -71,9 +70,9 @@ std::vector<char> pack(const DartsCheckpoint& c) {
   return w.take();
 }
 
-DartsCheckpoint unpack_darts(const std::vector<char>& bytes, const std::string& path) {
+EpochCheckpoint unpack_epoch(const std::vector<char>& bytes, const std::string& path) {
   space::ByteReader r(bytes, "checkpoint '" + path + "'");
-  DartsCheckpoint c;
+  EpochCheckpoint c;
   c.config_hash = r.get_string();
   c.epoch = r.get<std::int64_t>();
   c.step = r.get<std::int64_t>();
@@ -227,8 +226,9 @@ void write_checkpoint(const std::string& run_file, const Checkpoint& checkpoint)
                               pack(checkpoint)});
 }
 
-void write_checkpoint(const std::string& run_file, const DartsCheckpoint& checkpoint) {
-  write_atomically(run_file, {kDarts,
+void write_checkpoint(const std::string& run_file, const std::string& kind,
+                      const EpochCheckpoint& checkpoint) {
+  write_atomically(run_file, {kind,
                               {{"epoch", std::to_string(checkpoint.epoch)},
                                {"step", std::to_string(checkpoint.step)}},
                               pack(checkpoint)});
@@ -238,8 +238,9 @@ std::optional<LoadedCheckpoint> load_checkpoint(const std::string& run_file) {
   return load_newest<Checkpoint>(run_file, kSearch, unpack_search);
 }
 
-std::optional<Loaded<DartsCheckpoint>> load_darts_checkpoint(const std::string& run_file) {
-  return load_newest<DartsCheckpoint>(run_file, kDarts, unpack_darts);
+std::optional<Loaded<EpochCheckpoint>> load_epoch_checkpoint(const std::string& run_file,
+                                                             const std::string& kind) {
+  return load_newest<EpochCheckpoint>(run_file, kind, unpack_epoch);
 }
 
 } // namespace hpcnas::store

@@ -51,6 +51,9 @@ namespace {
 void write_scalar_attribute(hid_t location, const std::string& name, hid_t file_type,
                             hid_t memory_type, const void* value, std::string_view file) {
   const std::string object = "attribute '" + name + "'";
+  // Replaces an attribute of the same name (a resumed run writes its results again).
+  if (check(H5Aexists(location, name.c_str()), "H5Aexists", file, object) > 0)
+    check(H5Adelete(location, name.c_str()), "H5Adelete", file, object);
   Dataspace space(check(H5Screate(H5S_SCALAR), "H5Screate", file, object));
   Attribute attribute(
       check(H5Acreate2(location, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
@@ -70,6 +73,11 @@ void write_string_attribute(hid_t location, const std::string& name, const std::
 void write_int_attribute(hid_t location, const std::string& name, int value,
                          std::string_view file) {
   write_scalar_attribute(location, name, H5T_STD_I32LE, H5T_NATIVE_INT, &value, file);
+}
+
+void write_double_attribute(hid_t location, const std::string& name, double value,
+                            std::string_view file) {
+  write_scalar_attribute(location, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value, file);
 }
 
 std::string read_string_attribute(hid_t location, const std::string& name, std::string_view file) {
@@ -113,6 +121,18 @@ int read_int_attribute(hid_t location, const std::string& name, std::string_view
       check(H5Aopen(location, name.c_str(), H5P_DEFAULT), "H5Aopen", path, object));
   int value = 0;
   check(H5Aread(attribute.get(), H5T_NATIVE_INT, &value), "H5Aread", path, object);
+  return value;
+}
+
+double read_double_attribute(hid_t location, const std::string& name, std::string_view file) {
+  const std::string path(file);
+  const std::string object = "attribute '" + name + "'";
+  if (check(H5Aexists(location, name.c_str()), "H5Aexists", path, object) == 0)
+    throw StoreError("'" + path + "' has no " + object);
+  const Attribute attribute(
+      check(H5Aopen(location, name.c_str(), H5P_DEFAULT), "H5Aopen", path, object));
+  double value = 0;
+  check(H5Aread(attribute.get(), H5T_NATIVE_DOUBLE, &value), "H5Aread", path, object);
   return value;
 }
 

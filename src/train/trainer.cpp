@@ -14,6 +14,7 @@
 #include "hpcnas/data/dataset.hpp"
 #include "hpcnas/model/network.hpp"
 #include "hpcnas/model/operations.hpp"
+#include "hpcnas/train/flat_sgd.hpp"
 #include "hpcnas/train/reward.hpp"
 
 namespace hpcnas::train {
@@ -34,87 +35,12 @@ double median(std::vector<double> values) {
   return values[values.size() / 2];
 }
 
-/// SGD with momentum and weight decay (PyTorch semantics: no dampening, no Nesterov, decay added
-/// to the gradient) after clipping the global gradient norm, on flat buffers: the parameters
-/// become views into one tensor and their gradients views into another, into which backward
-/// accumulates. The whole update is then a handful of vector operations instead of several per
-/// parameter tensor, and the norm is one reduction. As with zero_grad(set_to_none=False) in
-/// PyTorch, a parameter that got no gradient still decays and keeps its momentum.
-class FlatSgd {
-public:
-  FlatSgd(const std::vector<torch::Tensor>& params, double momentum, double weight_decay,
-          double clip)
-      : momentum_(momentum), weight_decay_(weight_decay), clip_(clip) {
-    torch::NoGradGuard no_grad;
-    std::int64_t total = 0;
-    for (const auto& p : params) {
-      total += p.numel();
-    }
-    const auto options = params.empty() ? torch::TensorOptions() : params.front().options();
-    params_ = torch::empty({total}, options);
-    grads_ = torch::zeros({total}, options);
-    if (momentum_ != 0) {
-      buffer_ = torch::zeros({total}, options); // first step: 0 * momentum + d_p = d_p
-    }
-    std::int64_t offset = 0;
-    for (auto p : params) {
-      const auto n = p.numel();
-      auto param_view = params_.narrow(0, offset, n).view(p.sizes());
-      param_view.copy_(p);
-      p.set_data(param_view);
-      p.mutable_grad() = grads_.narrow(0, offset, n).view(p.sizes());
-      offset += n;
-    }
-  }
-
-  void zero_grad() { grads_.zero_(); }
-
-  void step(double lr) {
-    torch::NoGradGuard no_grad;
-    if (clip_ > 0) {
-      // As torch.nn.utils.clip_grad_norm_: scale by clip / (norm + 1e-6) when that is < 1.
-      const double norm = grads_.norm().item<double>();
-      const double coef = clip_ / (norm + 1e-6);
-      if (coef < 1) {
-        grads_.mul_(coef);
-      }
-    }
-    if (weight_decay_ != 0) {
-      grads_.add_(params_, weight_decay_);
-    }
-    if (momentum_ != 0) {
-      buffer_.mul_(momentum_).add_(grads_);
-      params_.add_(buffer_, -lr);
-    } else {
-      params_.add_(grads_, -lr);
-    }
-  }
-
-private:
-  double momentum_;
-  double weight_decay_;
-  double clip_;
-  torch::Tensor params_;
-  torch::Tensor grads_;
-  torch::Tensor buffer_;
-};
-
 /// Forward, cross-entropy, backward of one batch; returns the loss (not yet checked).
 torch::Tensor forward_backward(model::Network& net, const torch::Tensor& x,
                                const torch::Tensor& y) {
   auto loss = torch::nn::functional::cross_entropy(net->forward(x), y);
   loss.backward();
   return loss;
-}
-
-/// Cosine schedule from lr0 down to lr_min over `total` steps (step in [0, total)).
-double cosine_lr(double lr0, double lr_min, std::int64_t step, std::int64_t total) {
-  if (total <= 1) {
-    return lr0;
-  }
-  const double progress = static_cast<double>(step) / static_cast<double>(total);
-  constexpr double kPi = 3.14159265358979323846;
-  return lr_min + 0.5 * (lr0 - lr_min) * (1.0 + std::cos(kPi * progress));
 }
 
 torch::Tensor batch_of(const torch::Tensor& images, const torch::Tensor& index) {

@@ -3,7 +3,9 @@
 # one-minute time limit and SLURM's USR1 35 s ahead of it, so it is signalled, checkpoints,
 # requeues itself and resumes until done. The search's run file must end with exactly `budget`
 # rows, no id twice, and the same rows as an uninterrupted run; the DARTS run file the same
-# epochs, bit for bit, as an uninterrupted 2-rank DARTS search. Needs root (the local SLURM's
+# epochs, bit for bit, as an uninterrupted 2-rank DARTS search. jobs/pipeline.sh then runs a
+# search and the training of its best genotype after it, at tiny sizes, and must end with the
+# trained run file and an ONNX model. Needs root (the local SLURM's
 # daemons run as root) and the Debian packages slurm-wlm and munge (scripts/test.sh installs them).
 # usage: test_slurm.sh HPCNAS MPIEXEC REPOSITORY
 set -u
@@ -83,7 +85,28 @@ run_requeued_job "DARTS job" jobs/darts.sbatch "$WORK/darts-job.out"
 check "the same DARTS search as the uninterrupted run" \
   same_darts "$WORK/darts-reference.h5" "$WORK/darts.h5"
 
+# The pipeline: a random search on the surrogate, then `hpcnas train` of its best genotype.
+export BUDGET=8 SEARCH_ARGS="--evaluator surrogate --dataset synthetic" RUN=$WORK/pipe.h5 \
+  FINAL=$WORK/final.h5 MODEL=$WORK/model.onnx POLL=2 \
+  TRAIN_ARGS="--dataset synthetic --epochs 2 --steps-per-epoch 4 --channels 4 --layers 3 \
+--batch-size 16"
+unset OUT EPOCHS HPCNAS_ARGS
+timeout 600 jobs/pipeline.sh jobs/search-random.sbatch --nodes 1 --ntasks 2 \
+  --ntasks-per-node 2 --cpus-per-task 1 --output "$WORK/pipeline-%j.out" >"$WORK/pipeline.log" 2>&1
+check "pipeline.sh exits 0" [ $? -eq 0 ]
+check "pipeline.sh prints both job ids" [ "$(grep -c -E "^(search|train) job [0-9]+" "$WORK/pipeline.log")" -eq 2 ]
+check "pipeline.sh prints where the model is" grep -q "done: ONNX model $WORK/model.onnx" "$WORK/pipeline.log"
+$PY - "$WORK/pipe.h5" "$WORK/final.h5" <<'PY'
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as s, h5py.File(sys.argv[2], "r") as t:
+    e = s["evaluations"]
+    assert t.attrs["genotype"] == e["genotype"][int(np.argmax(e["reward"][...]))].decode()
+    assert t["epochs/epoch"].shape == (2,) and "test_accuracy" in t.attrs
+PY
+check "the pipeline trained the search's best genotype and tested it" [ $? -eq 0 ]
+
 if [ "$failed" -ne 0 ]; then
+  echo "--- pipeline"; cat "$WORK/pipeline.log" "$WORK"/pipeline-*.out
   echo "--- search job log"; cat "$WORK/job.out"
   echo "--- DARTS job log"; cat "$WORK/darts-job.out"
   echo "--- slurmctld log (jobs $search_job, $job)"

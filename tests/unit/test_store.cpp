@@ -471,12 +471,12 @@ TEST_CASE("DARTS checkpoints round-trip, fall back to the previous one, and keep
           "[store][darts]") {
   TempDir dir;
   const std::string run = dir.file("darts.h5");
-  CHECK_FALSE(load_darts_checkpoint(run).has_value());
-  DartsCheckpoint first{{'a', '\0', 'b'}, "hash-1", 2, 0};
-  DartsCheckpoint second{std::vector<char>(100000, '\x7f'), "hash-1", 2, 35};
-  write_checkpoint(run, first);
-  write_checkpoint(run, second);
-  auto loaded = load_darts_checkpoint(run);
+  CHECK_FALSE(load_epoch_checkpoint(run, "darts").has_value());
+  EpochCheckpoint first{{'a', '\0', 'b'}, "hash-1", 2, 0};
+  EpochCheckpoint second{std::vector<char>(100000, '\x7f'), "hash-1", 2, 35};
+  write_checkpoint(run, "darts", first);
+  write_checkpoint(run, "darts", second);
+  auto loaded = load_epoch_checkpoint(run, "darts");
   REQUIRE(loaded.has_value());
   CHECK(loaded->checkpoint.state == second.state);
   CHECK(loaded->checkpoint.config_hash == "hash-1");
@@ -490,7 +490,7 @@ TEST_CASE("DARTS checkpoints round-trip, fall back to the previous one, and keep
     f.seekp(-5000, std::ios::end);
     f.write("garbage", 7);
   }
-  loaded = load_darts_checkpoint(run);
+  loaded = load_epoch_checkpoint(run, "darts");
   REQUIRE(loaded.has_value());
   CHECK(loaded->checkpoint.state == first.state);
   CHECK(loaded->path == previous_checkpoint_path(run));

@@ -27,6 +27,12 @@ int run_search(const comm::MpiContext& ctx, const config::Parsed<config::SearchC
 int run_darts(const comm::MpiContext& ctx, const config::Parsed<config::DartsConfig>& parsed,
               const std::string& command_line);
 
+/// `hpcnas train`: a genotype trained from scratch, data-parallel on every rank of ctx, tested,
+/// and exported with --export. Returns the exit code.
+int run_train(const comm::MpiContext& ctx,
+              const config::Parsed<config::FinalTrainConfig>& parsed,
+              const std::string& command_line);
+
 /// `hpcnas report`: reads run files on rank 0 and prints. Returns the exit code.
 int run_report(const comm::MpiContext& ctx, const config::Parsed<config::ReportConfig>& parsed);
 

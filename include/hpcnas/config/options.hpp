@@ -62,6 +62,11 @@ Parsed<ReportConfig> parse_report(const std::vector<std::string>& args);
 Parsed<DartsConfig> parse_darts(const std::vector<std::string>& args,
                                 const OptionList& base = {});
 
+/// `hpcnas train`. Throws ConfigError.
+/// `base` (a resumed run file's options) fills what neither the command line nor --config gives.
+Parsed<FinalTrainConfig> parse_train(const std::vector<std::string>& args,
+                                     const OptionList& base = {});
+
 /// Evaluation ids of the --fail-ids test hook ("3,7,9"). Throws ConfigError.
 std::vector<long long> parse_id_list(const std::string& text);
 

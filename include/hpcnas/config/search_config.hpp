@@ -127,6 +127,40 @@ struct DartsConfig {
   NetworkConfig network;
 };
 
+/// Everything `hpcnas train` needs: a genotype trained from scratch under DARTS's evaluation
+/// protocol (its train.py), data-parallel over the ranks, then tested and exported. Defaults are
+/// the DARTS paper's CIFAR-10 values.
+struct FinalTrainConfig {
+  std::string genotype;      ///< DARTS text; or:
+  std::string from;          ///< a search or darts run file to take the genotype from
+  std::string pick = "best"; ///< --from a search file: best (by reward) or an evaluation id
+  int epochs = 600;
+  int batch_size = 96; ///< global batch: split across ranks and --accumulate
+  int accumulate = 1;  ///< K micro-batches per rank and step, gradients summed
+  int steps_per_epoch = 0; ///< >0: stop each epoch after this many steps (tests, trials)
+  double learning_rate = 0.025; ///< SGD, cosine schedule per epoch down to min_learning_rate
+  double min_learning_rate = 0;
+  double momentum = 0.9;
+  double weight_decay = 3e-4;
+  double grad_clip = 5.0;
+  double auxiliary_weight = 0.4; ///< weight of the auxiliary head's loss (0: no head)
+  double drop_path = 0.2;        ///< drop-path probability of the last epoch (linear ramp)
+  int cutout = 16;               ///< cutout square side in pixels (0: off)
+  int crop_padding = 4;          ///< random crop after zero padding by this much (0: off)
+  bool flip = true;              ///< random horizontal flip
+  int holdout = 0;               ///< training images kept out for model selection
+  int threads = 0;               ///< intra-op threads per rank; 0 = LibTorch's default
+  std::string device = "cpu";    ///< cpu | cuda
+  std::uint64_t seed = 1;
+  std::string out = "hpcnas-train.h5";
+  bool overwrite = false;
+  std::string export_path; ///< ONNX file written after training ("" = none)
+  std::string resume;      ///< run file to continue (its checkpoint is beside it)
+  double checkpoint_seconds = 600; ///< also checkpoint within an epoch after this long
+  DataConfig data;
+  NetworkConfig network{36, 20, 3};
+};
+
 /// `hpcnas bench`: times training steps of a child network on random data.
 struct BenchConfig {
   std::string what = "child"; ///< child | supernet

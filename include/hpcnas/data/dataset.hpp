@@ -38,6 +38,25 @@ struct DataSplits {
   int num_classes = 10;
 };
 
+/// Mean and standard deviation of one channel's pixels, in byte units (0-255).
+struct ChannelStatistics {
+  double mean = 0;
+  double stdev = 1;
+};
+
+/// What `hpcnas train` trains and tests on: the training set less `holdout` images kept out for
+/// model selection, and the test set, all normalised with the training part's statistics.
+struct FinalData {
+  Dataset train;
+  Dataset holdout; ///< empty without --holdout
+  Dataset test;
+  std::vector<ChannelStatistics> statistics; ///< the normalisation, per channel
+  int channels = 0;
+  int height = 0;
+  int width = 0;
+  int num_classes = 10;
+};
+
 /// Reads an IDX image file (magic 0x00000803) and its label file (0x00000801), raw or gzipped
 /// (detected from the content, not the name). Pixels come back as uint8 [N, 1, H, W]; labels must
 /// be 0-9. Messages have the form "<path>: <what>", e.g. "<path>: truncated: expected X bytes of
@@ -67,5 +86,12 @@ std::string default_data_dir(const std::string& dataset);
 /// normalises. The mean and standard deviation per channel are those of the whole training part
 /// (before train_subset). Throws DataError naming the file or the bad setting.
 DataSplits load_splits(const config::DataConfig& cfg);
+
+/// Loads the training set and the test set named by cfg (t10k-* for IDX datasets,
+/// test_batch.bin for CIFAR-10, a generated set for synthetic). The first `holdout` images of
+/// the permutation seeded by cfg.split_seed are held out (so `holdout` = the search's
+/// --val-size gives the search's validation split); cfg.train_subset applies to the rest;
+/// val_size and val_subset are ignored. Throws DataError naming the file or the bad setting.
+FinalData load_final_data(const config::DataConfig& cfg, int holdout);
 
 } // namespace hpcnas::data

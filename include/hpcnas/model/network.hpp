@@ -1,6 +1,8 @@
 #pragma once
 /// The discrete child network of a genotype, as in DARTS: a stem, L cells with reduction cells
-/// at L/3 and 2L/3, global average pooling and a linear head. Same architecture, parameters and
+/// at L/3 and 2L/3, global average pooling and a linear head. For the final training it is
+/// DARTS's evaluation network: optionally the auxiliary head on the cell at 2L/3, and drop-path
+/// on the edges of every cell. Same architecture, parameters and
 /// FLOPs as the DARTS reference code (checked against shared/bench/torch_peer.py: equal outputs and
 /// gradients in double precision).
 ///
@@ -13,6 +15,7 @@
 
 #include <torch/torch.h>
 
+#include "hpcnas/model/graph_sink.hpp"
 #include "hpcnas/space/genotype.hpp"
 
 namespace hpcnas::model {
@@ -23,14 +26,35 @@ struct NetworkOptions {
   int channels = 16; ///< C
   int layers = 8;    ///< L
   int stem_multiplier = 3;
+  bool auxiliary_head = false; ///< DARTS's auxiliary classifier on the cell at 2L/3
+  int image_size = 28;         ///< input height (= width): sizes the auxiliary head
+};
+
+/// Logits of a training forward pass; auxiliary_logits is undefined without the head.
+struct TrainingOutput {
+  torch::Tensor logits;
+  torch::Tensor auxiliary_logits;
 };
 
 class NetworkImpl : public torch::nn::Module {
 public:
   NetworkImpl(const space::Genotype& genotype, const NetworkOptions& options);
+  /// Logits, without the auxiliary head and without drop-path.
   torch::Tensor forward(torch::Tensor x);
+  /// Logits and auxiliary logits with drop-path: `drop_path_keep` [cells(), kEdgesPerCell, N]
+  /// holds per edge and image 0 (path dropped) or 1 / keep probability, and is undefined for no
+  /// drop-path. Identity edges are never dropped (as in DARTS).
+  TrainingOutput forward_train(torch::Tensor x, const torch::Tensor& drop_path_keep);
+  int cells() const;
+
+  /// Describes the inference-mode network (no auxiliary head, no drop-path) on an input of
+  /// `height` x `width` named `input`; returns the name of the logits. Throws
+  /// std::invalid_argument for sizes the graph cannot express (not multiples of 4).
+  std::string emit(GraphSink& graph, const std::string& input, int height, int width) const;
 
 private:
+  TrainingOutput run(torch::Tensor x, const torch::Tensor& drop_path_keep, bool auxiliary);
+
   struct Parts; // stem, cells, head: defined in network.cpp
   std::shared_ptr<Parts> parts_;
 };

@@ -15,6 +15,7 @@
 
 #include <torch/torch.h>
 
+#include "hpcnas/model/graph_sink.hpp"
 #include "hpcnas/space/genotype.hpp"
 
 namespace hpcnas::model {
@@ -61,6 +62,7 @@ class ConvImpl : public torch::nn::Module {
 public:
   explicit ConvImpl(const ConvOptions& options);
   torch::Tensor forward(const torch::Tensor& x);
+  std::string emit(GraphSink& graph, const std::string& x) const;
   void reset_parameters();
 
   ConvOptions options;
@@ -73,6 +75,7 @@ class CountedLinearImpl : public torch::nn::Module {
 public:
   CountedLinearImpl(std::int64_t in_features, std::int64_t out_features);
   torch::Tensor forward(const torch::Tensor& x);
+  std::string emit(GraphSink& graph, const std::string& x) const;
 
   torch::nn::Linear linear{nullptr};
 };
@@ -88,6 +91,8 @@ public:
   torch::Tensor forward(const torch::Tensor& x) { return forward(x, torch::Tensor()); }
   /// Whether the operation's first step is a ReLU of its input.
   virtual bool starts_with_relu() const { return false; }
+  /// Describes the inference-mode forward pass of x; returns the output's name.
+  virtual std::string emit(GraphSink& graph, const std::string& x) const = 0;
 };
 TORCH_MODULE(Operation);
 
@@ -98,6 +103,7 @@ public:
                  std::int64_t stride, std::int64_t padding, bool affine);
   using OperationImpl::forward;
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& relu_input) override;
+  std::string emit(GraphSink& graph, const std::string& x) const override;
   bool starts_with_relu() const override { return true; }
 
 private:
@@ -113,6 +119,7 @@ public:
   FactorizedReduceImpl(std::int64_t in_channels, std::int64_t out_channels, bool affine);
   using OperationImpl::forward;
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& relu_input) override;
+  std::string emit(GraphSink& graph, const std::string& x) const override;
   bool starts_with_relu() const override { return true; }
 
 private:
@@ -128,6 +135,7 @@ public:
   SepConvImpl(std::int64_t channels, std::int64_t kernel_size, std::int64_t stride, bool affine);
   using OperationImpl::forward;
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& relu_input) override;
+  std::string emit(GraphSink& graph, const std::string& x) const override;
   bool starts_with_relu() const override { return true; }
 
 private:
@@ -142,6 +150,7 @@ public:
   DilConvImpl(std::int64_t channels, std::int64_t kernel_size, std::int64_t stride, bool affine);
   using OperationImpl::forward;
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& relu_input) override;
+  std::string emit(GraphSink& graph, const std::string& x) const override;
   bool starts_with_relu() const override { return true; }
 
 private:
@@ -157,6 +166,7 @@ public:
   PoolImpl(bool max, std::int64_t channels, std::int64_t stride, bool affine);
   using OperationImpl::forward;
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& relu_input) override;
+  std::string emit(GraphSink& graph, const std::string& x) const override;
 
 private:
   bool max_;
@@ -170,6 +180,7 @@ class IdentityOpImpl : public OperationImpl {
 public:
   using OperationImpl::forward;
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& relu_input) override;
+  std::string emit(GraphSink& graph, const std::string& x) const override;
 };
 TORCH_MODULE(IdentityOp);
 
@@ -179,11 +190,16 @@ public:
   explicit ZeroImpl(std::int64_t stride);
   using OperationImpl::forward;
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& relu_input) override;
+  std::string emit(GraphSink& graph, const std::string& x) const override;
 
 private:
   std::int64_t stride_;
 };
 TORCH_MODULE(Zero);
+
+/// A BatchNorm layer in inference mode (scale 1 and shift 0 when it has no affine parameters).
+std::string emit_batch_norm(GraphSink& graph, const std::string& x,
+                            const torch::nn::BatchNorm2d& bn);
 
 /// The module of `op` on `channels` channels. `affine` selects the discrete-network flavour
 /// (learnable BatchNorm, bare pooling) or the supernet flavour (see the file comment).

@@ -4,7 +4,8 @@
 /// checksum, kind ("search" or "darts") and readable progress:
 ///  - search: the controller's DispatchState with the strategy's state and the hash of the
 ///    search-defining options; attributes next_id and recorded;
-///  - darts: the serialised supernet search state and the options' hash; attributes epoch, step.
+///  - darts and train: the serialised state of the supernet search or of the final training and
+///    the options' hash; attributes epoch, step.
 /// Written atomically: a temporary file is written, fsync'ed and renamed over the checkpoint
 /// after the old one became `.prev`.
 
@@ -25,10 +26,10 @@ struct Checkpoint {
   std::string config_hash; ///< of the options that define the search
 };
 
-/// A checkpoint of `hpcnas darts`.
-struct DartsCheckpoint {
-  std::vector<char> state; ///< darts::DartsSearch::save_state()
-  std::string config_hash; ///< of the options that define the search
+/// A checkpoint of `hpcnas darts` (kind "darts") or `hpcnas train` (kind "train").
+struct EpochCheckpoint {
+  std::vector<char> state; ///< DartsSearch::save_state() or FinalTraining::save_state()
+  std::string config_hash; ///< of the options that define the run
   std::int64_t epoch = 0;  ///< the epoch in progress (0-based): epochs before it are done
   std::int64_t step = 0;   ///< steps of that epoch done
 };
@@ -40,7 +41,8 @@ std::string previous_checkpoint_path(const std::string& run_file);
 
 /// Writes the checkpoint of `run_file` atomically and keeps the one it replaces as `.prev`.
 void write_checkpoint(const std::string& run_file, const Checkpoint& checkpoint);
-void write_checkpoint(const std::string& run_file, const DartsCheckpoint& checkpoint);
+void write_checkpoint(const std::string& run_file, const std::string& kind,
+                      const EpochCheckpoint& checkpoint);
 
 template <typename T> struct Loaded {
   T checkpoint;
@@ -53,7 +55,8 @@ using LoadedCheckpoint = Loaded<Checkpoint>;
 /// the previous one (saying why in `fallback`). Nothing when neither file exists. Throws
 /// StoreError, naming the files and what is wrong, when checkpoints exist and none is valid.
 std::optional<LoadedCheckpoint> load_checkpoint(const std::string& run_file);
-std::optional<Loaded<DartsCheckpoint>> load_darts_checkpoint(const std::string& run_file);
+std::optional<Loaded<EpochCheckpoint>> load_epoch_checkpoint(const std::string& run_file,
+                                                             const std::string& kind);
 
 /// FNV-1a 64-bit hash, as 16 hex digits: checksums and the configuration hash.
 std::string fnv1a_hex(const std::string& data);

@@ -76,11 +76,16 @@ Datatype utf8_string_type(std::string_view file);
 void write_string_attribute(hid_t location, const std::string& name, const std::string& value,
                             std::string_view file);
 void write_int_attribute(hid_t location, const std::string& name, int value, std::string_view file);
+void write_double_attribute(hid_t location, const std::string& name, double value,
+                            std::string_view file);
 
 /// Reads a string attribute (variable or fixed length); throws StoreError when it is missing.
 std::string read_string_attribute(hid_t location, const std::string& name, std::string_view file);
 /// Reads an integer attribute; throws StoreError when it is missing.
 int read_int_attribute(hid_t location, const std::string& name, std::string_view file);
+
+/// Reads a floating-point attribute; throws StoreError when it is missing.
+double read_double_attribute(hid_t location, const std::string& name, std::string_view file);
 
 /// File access without HDF5's file locking, for writers and readers alike: a writer flushes
 /// after every row, and h5py, h5dump and hpcnas itself must read a file a run holds open.

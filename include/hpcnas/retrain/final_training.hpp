@@ -1,0 +1,104 @@
+#pragma once
+/// `hpcnas train`: a genotype trained from scratch under DARTS's evaluation protocol, data-
+/// parallel over the ranks of a Collective, then tested and exported. Torch-free header.
+///
+/// Batches: each epoch draws a permutation of the training images seeded by the run seed and the
+/// epoch, identical on every rank. Step b takes global batch b of size --batch-size (a last
+/// partial batch is dropped), cut into ranks x --accumulate contiguous micro-batches; rank r
+/// trains on micro-batches r*K .. r*K+K-1. Every random choice per image (crop offset, flip,
+/// cutout position, drop-path masks) is a hash of (seed, epoch or step, image position in the
+/// global batch), so the gradient sum of a step is the same whatever the number of ranks: only
+/// BatchNorm's batch changes with the micro-batch size. Gradients are summed with one allreduce
+/// of one flat buffer per step; every rank then takes the same SGD step.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hpcnas/comm/collective.hpp"
+#include "hpcnas/config/search_config.hpp"
+#include "hpcnas/space/genotype.hpp"
+#include "hpcnas/retrain/records.hpp"
+
+namespace hpcnas::retrain {
+
+/// Where a training stands: the epoch in progress (0-based) and the steps of it already taken.
+struct Position {
+  int epoch = 0;
+  std::int64_t step = 0;
+};
+
+/// How run() reports, checkpoints and stops; every callback is called on every rank at the same
+/// point of the training.
+struct Hooks {
+  /// After each epoch, with its record (identical on every rank).
+  std::function<void(const TrainEpochRow&)> on_epoch;
+  /// Within an epoch, at most once per progress_seconds: steps done, steps in the epoch, the
+  /// running training loss and accuracy, on rank 0's clock.
+  std::function<void(int epoch, std::int64_t step, std::int64_t steps, double loss,
+                     double accuracy)>
+      on_progress;
+  double progress_seconds = 60;
+  /// Time to checkpoint at `position` (save_state() gives the bytes): after every epoch, when
+  /// checkpoint_seconds passed on rank 0's clock, and on a stop.
+  std::function<void(Position position)> checkpoint;
+  /// Whether this rank was asked to stop (a signal). A request on any rank stops all of them
+  /// after the same step.
+  std::function<bool()> stop_requested;
+  double checkpoint_seconds = 0; ///< 0: only after epochs and on a stop
+};
+
+enum class RunEnd {
+  kCompleted, ///< every epoch ran
+  kStopped,   ///< a stop request; a checkpoint was taken first
+};
+
+class FinalTraining {
+public:
+  /// Loads the data (throws data::DataError) and builds the network of `genotype` seeded by
+  /// cfg.seed, on cfg.device. Throws std::invalid_argument when the batch cannot be split or the
+  /// training set is smaller than a batch, or the device is unusable. Calls no collective, so a
+  /// failure on one rank can be agreed on; the first step starts every rank from rank 0's
+  /// parameters.
+  FinalTraining(const config::FinalTrainConfig& cfg, const space::Genotype& genotype,
+                comm::Collective& host, comm::Collective& tensors);
+  FinalTraining(const config::FinalTrainConfig& cfg, const space::Genotype& genotype,
+                comm::Collective& collective)
+      : FinalTraining(cfg, genotype, collective, collective) {}
+  ~FinalTraining();
+  FinalTraining(const FinalTraining&) = delete;
+  FinalTraining& operator=(const FinalTraining&) = delete;
+
+  /// Trains from the current position to cfg.epochs.
+  RunEnd run(const Hooks& hooks);
+  /// Trains exactly `steps` steps of the current epoch from the current position, without
+  /// hooks (for tests).
+  void run_steps(std::int64_t steps);
+
+  /// The final model on the test set (collective), BatchNorm statistics of rank 0.
+  TestResults test();
+  /// Rank 0 only, no communication: writes the ONNX model and returns the logits of the first
+  /// `images` test images as the check sample. Throws deploy::ExportError.
+  ExportSample export_onnx(const std::string& path, int images);
+
+  /// Weights, BatchNorm statistics, momentum, position and the progress of a partly done epoch,
+  /// serialised; the same bytes on every rank.
+  std::vector<char> save_state() const;
+  /// Rank 0 passes the saved bytes, the others nothing; rank 0's are broadcast and restored on
+  /// every rank (collective). Empty bytes start from the beginning. Throws std::runtime_error
+  /// on every rank when the state does not fit this network.
+  void resume(const std::vector<char>& state_on_root);
+  Position position() const;
+
+  std::int64_t parameters() const;
+  /// Every weight, flattened (for tests).
+  std::vector<double> flat_weights() const;
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace hpcnas::retrain

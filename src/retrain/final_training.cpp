@@ -333,6 +333,7 @@ RunEnd FinalTraining::run(const Hooks& hooks) {
   while (s.position.epoch < s.cfg.epochs) {
     const EpochPlan plan = s.plan(s.position.epoch);
     s.begin_segment();
+    last_progress = Clock::now();
     while (s.position.step < plan.steps) {
       const auto sums = s.take_step(plan, s.position.step);
       ++s.position.step;

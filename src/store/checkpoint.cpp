@@ -215,6 +215,12 @@ std::string fnv1a_hex(const std::string& data) {
 
 std::string checkpoint_path(const std::string& run_file) { return run_file + ".ckpt"; }
 
+void remove_checkpoints(const std::string& run_file) {
+  std::error_code ec;
+  std::filesystem::remove(checkpoint_path(run_file), ec);
+  std::filesystem::remove(previous_checkpoint_path(run_file), ec);
+}
+
 std::string previous_checkpoint_path(const std::string& run_file) {
   return run_file + ".ckpt.prev";
 }

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "hpcnas/store/checkpoint.hpp"
 #include "hpcnas/store/hdf5_handle.hpp"
 #include "hpcnas/store/table.hpp"
 #include "root_attributes.hpp"
@@ -107,6 +108,7 @@ DartsFile DartsFile::create(const std::string& path, bool overwrite, const RunAt
       hdf5::write_string_attribute(impl->alphas[i].get(), "ops", kOpNames, path);
     }
     impl->flush();
+    remove_checkpoints(path);
   } catch (...) {
     impl.reset();
     std::filesystem::remove(path, ec);

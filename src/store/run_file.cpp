@@ -6,6 +6,7 @@
 #include <limits>
 #include <system_error>
 
+#include "hpcnas/store/checkpoint.hpp"
 #include "hpcnas/store/hdf5_handle.hpp"
 #include "hpcnas/store/table.hpp"
 #include "root_attributes.hpp"
@@ -110,6 +111,7 @@ RunFile RunFile::create(const std::string& path, bool overwrite, const RunAttrib
     impl->evaluations = TableWriter(root, path, kEvaluations, kEvaluationColumns);
     impl->controller = TableWriter(root, path, kController, kControllerColumns);
     check(H5Fflush(root, H5F_SCOPE_GLOBAL), "H5Fflush", path, "/");
+    remove_checkpoints(path);
   } catch (...) {
     // A half-written run file would only make the retry need --overwrite.
     impl.reset();

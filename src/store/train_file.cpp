@@ -5,6 +5,7 @@
 #include <system_error>
 #include <variant>
 
+#include "hpcnas/store/checkpoint.hpp"
 #include "hpcnas/store/hdf5_handle.hpp"
 #include "hpcnas/store/table.hpp"
 #include "root_attributes.hpp"
@@ -130,6 +131,7 @@ TrainFile TrainFile::create(const std::string& path, bool overwrite, const RunAt
     }
     impl->epochs = TableWriter(root, path, kEpochs, epoch_columns());
     impl->flush();
+    remove_checkpoints(path);
   } catch (...) {
     impl.reset();
     std::filesystem::remove(path, ec);

@@ -19,6 +19,7 @@
 #include "hpcnas/store/checkpoint.hpp"
 #include "hpcnas/store/darts_file.hpp"
 #include "hpcnas/store/run_file.hpp"
+#include "hpcnas/store/train_file.hpp"
 
 using namespace hpcnas;
 using namespace hpcnas::store;
@@ -499,4 +500,61 @@ TEST_CASE("DARTS checkpoints round-trip, fall back to the previous one, and keep
   // A search never resumes from a DARTS checkpoint.
   fs::remove(checkpoint_path(run));
   CHECK_THROWS_WITH(load_checkpoint(run), Catch::Contains("is of a darts run, not of a search run"));
+}
+
+TEST_CASE("a run file created anew drops the checkpoints of the run it replaced", "[store]") {
+  TempDir dir;
+  const std::string run = dir.file("replaced.h5");
+  RunFile::create(run, false, test_attributes());
+  write_checkpoint(run, "darts", EpochCheckpoint{{'x'}, "hash", 1, 0});
+  write_checkpoint(run, "darts", EpochCheckpoint{{'y'}, "hash", 2, 0});
+  REQUIRE(fs::exists(checkpoint_path(run)));
+  REQUIRE(fs::exists(previous_checkpoint_path(run)));
+  RunFile::create(run, true, test_attributes());
+  CHECK_FALSE(fs::exists(checkpoint_path(run)));
+  CHECK_FALSE(fs::exists(previous_checkpoint_path(run)));
+}
+
+TEST_CASE("a train run file round-trips its epochs, test results and export sample",
+          "[store][train]") {
+  TempDir dir;
+  const std::string run = dir.file("final.h5");
+  TrainSource source;
+  source.genotype = hpcnas::space::darts_v2().to_string();
+  source.parameters = 1234;
+  source.source_run = "search.h5";
+  source.source_seconds = 99.5;
+  {
+    auto file = TrainFile::create(run, false, test_attributes(), source);
+    for (int e = 0; e < 3; ++e) {
+      TrainEpochRow row;
+      row.epoch = e;
+      row.steps = 10;
+      row.test_accuracy = 0.5 + 0.1 * e;
+      row.train_loss = 1.0 / (e + 1);
+      file.append(row);
+    }
+    file.truncate(2);
+    TestResults test;
+    test.classes = 2;
+    test.confusion = {8, 2, 1, 9};
+    test.accuracy = 0.85;
+    test.loss = 0.4;
+    file.write_test(test);
+    file.write_test(test); // a resumed run writes its results again
+  }
+  CHECK(read_run_kind(run) == "train");
+  const auto h = read_train(run);
+  CHECK(h.source.genotype == source.genotype);
+  CHECK(h.source.parameters == 1234);
+  CHECK(h.source.source_seconds == 99.5);
+  REQUIRE(h.epochs.size() == 2);
+  CHECK(h.epochs[1].test_accuracy == 0.6);
+  CHECK(h.epochs[1].train_loss == 0.5);
+  REQUIRE(h.tested);
+  CHECK(h.test.confusion == std::vector<std::int64_t>{8, 2, 1, 9});
+  CHECK(h.test.per_class_accuracy() == std::vector<double>{0.8, 0.9});
+  CHECK(h.test.worst_class() == 0);
+  CHECK_THROWS_WITH(DartsFile::open_append(run), Catch::Contains("not the run file"));
+  CHECK_THROWS_WITH(TrainFile::open_append(dir.file("missing.h5")), Catch::Contains("missing.h5"));
 }

@@ -39,6 +39,10 @@ std::string checkpoint_path(const std::string& run_file);
 /// `<run_file>.ckpt.prev`
 std::string previous_checkpoint_path(const std::string& run_file);
 
+/// Removes the checkpoints of `run_file`: a run file created anew (--overwrite) must not be
+/// resumed from a checkpoint of the run it replaced.
+void remove_checkpoints(const std::string& run_file);
+
 /// Writes the checkpoint of `run_file` atomically and keeps the one it replaces as `.prev`.
 void write_checkpoint(const std::string& run_file, const Checkpoint& checkpoint);
 void write_checkpoint(const std::string& run_file, const std::string& kind,

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks of README, printed as one table (ROWS="a b c d e" selects rows; all by default):
 #  (a) one training step of the DARTS_V2 child (batch 64, 1x28x28, 2 threads): hpcnas against
-#      the same network and step in PyTorch eager (../shared/bench/torch_peer.py), run
+#      the same network and step in PyTorch eager (bench/torch_peer.py), run
 #      alternately ROUNDS times in this invocation; the ratio of the medians.
 #  (b) the pool's worker utilization with 0.2 s surrogate evaluations at 2, 8 and 16 ranks:
 #      sum of evaluation times / (trainers x span from the first start to the last finish).
@@ -10,7 +10,7 @@
 #  (e) the time from SIGTERM to every rank exited while children train on Fashion-MNIST.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
-PEER=${PEER:-$HPCNAS_ROOT/../shared/bench/torch_peer.py}
+PEER=${PEER:-$HPCNAS_ROOT/bench/torch_peer.py}
 ROUNDS=${ROUNDS:-3}
 STEPS=${STEPS:-10}
 ROWS=${ROWS:-a b c d e}

@@ -1,6 +1,7 @@
-# Sourced by the SLURM tests: a throwaway one-host SLURM (../shared/slurm/start-local-slurm.sh)
-# with its state under $WORK. Needs REPOSITORY and WORK; a test without root is skipped (77).
-SLURM_SCRIPTS=${HPCNAS_SLURM_SCRIPTS:-$REPOSITORY/../shared/slurm}
+# Sourced by the SLURM tests: a throwaway one-host SLURM (tests/slurm/start-local-slurm.sh, or
+# the scripts of the same interface in HPCNAS_SLURM_SCRIPTS) with its state under $WORK. Needs
+# REPOSITORY and WORK; a test without root is skipped (77).
+SLURM_SCRIPTS=${HPCNAS_SLURM_SCRIPTS:-$REPOSITORY/tests/slurm}
 SLURM_DIR=$WORK/slurm
 
 # start_local_slurm NODES: starts NODES emulated nodes of 4 CPUs, sources the clients' settings.

@@ -1,7 +1,7 @@
 #pragma once
 /// The DARTS supernet: every edge of a cell is a mixed operation over all 8 candidates ('none'
 /// included), weighted by softmax(alpha) of its cell type. Architecture as in DARTS and in
-/// ../shared/bench/torch_peer.py: a stem (3x3 conv to stem_multiplier * C, affine BatchNorm),
+/// bench/torch_peer.py: a stem (3x3 conv to stem_multiplier * C, affine BatchNorm),
 /// L cells with reductions at L/3 and 2L/3, preprocessing and operations with BatchNorm without
 /// affine parameters, pooling followed by BatchNorm, global average pooling and a linear head.
 ///

@@ -2,9 +2,8 @@
 /// The discrete child network of a genotype, as in DARTS: a stem, L cells with reduction cells
 /// at L/3 and 2L/3, global average pooling and a linear head. For the final training it is
 /// DARTS's evaluation network: optionally the auxiliary head on the cell at 2L/3, and drop-path
-/// on the edges of every cell. Same architecture, parameters and
-/// FLOPs as the DARTS reference code (checked against shared/bench/torch_peer.py: equal outputs and
-/// gradients in double precision).
+/// on the edges of every cell. Same architecture, parameters and FLOPs as the DARTS reference code
+/// (checked against bench/torch_peer.py: equal outputs and gradients in double precision).
 ///
 /// The forward pass computes the same function with less work than a literal transcription: it
 /// runs channels-last (NHWC) throughout, computes each state's ReLU once for all ReLU-first ops

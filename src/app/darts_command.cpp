@@ -86,9 +86,9 @@ public:
 
   void checkpoint(const darts::DartsSearch& search, darts::SearchPosition position) {
     const auto start = std::chrono::steady_clock::now();
-    store::write_checkpoint(cfg_.out, "darts",
-                            store::EpochCheckpoint{search.save_state(), config_hash_,
-                                                   position.epoch, position.step});
+    store::write_checkpoint(
+        cfg_.out, "darts",
+        store::EpochCheckpoint{search.save_state(), config_hash_, position.epoch, position.step});
     checkpoint_times_.add(
         1000 * std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }

@@ -35,7 +35,8 @@ PickedGenotype from_search(const std::string& run, const std::string& pick) {
   std::size_t chosen = table.rows();
   if (pick == "best") {
     for (std::size_t r = 0; r < table.rows(); ++r)
-      if (table.status[r] == "ok" && (chosen == table.rows() || table.reward[r] > table.reward[chosen]))
+      if (table.status[r] == "ok" &&
+          (chosen == table.rows() || table.reward[r] > table.reward[chosen]))
         chosen = r;
     if (chosen == table.rows())
       throw store::StoreError("--from " + run + ": no successful evaluation to pick");

@@ -43,8 +43,8 @@ public:
     const std::string differences =
         config::defining_differences(store::read_config(cfg.out), attrs.config);
     if (!differences.empty())
-      throw config::ConfigError("--resume " + cfg.out + ": options differ from the run's: " +
-                                differences);
+      throw config::ConfigError("--resume " + cfg.out +
+                                ": options differ from the run's: " + differences);
     const auto loaded = store::load_epoch_checkpoint(cfg.out, kKind);
     const std::int64_t kept = loaded ? loaded->checkpoint.epoch : 0;
     if (loaded) {
@@ -90,9 +90,8 @@ public:
   void progress(int epoch, std::int64_t step, std::int64_t steps, double loss, double accuracy,
                 double epoch_seconds) const {
     std::printf("[hpcnas] epoch %d/%d step %lld/%lld: train loss %.4f acc %.4f, epoch eta %s\n",
-                epoch + 1, cfg_.epochs, static_cast<long long>(step),
-                static_cast<long long>(steps), loss, accuracy,
-                clock_text(epoch_seconds / step * (steps - step)).c_str());
+                epoch + 1, cfg_.epochs, static_cast<long long>(step), static_cast<long long>(steps),
+                loss, accuracy, clock_text(epoch_seconds / step * (steps - step)).c_str());
     std::fflush(stdout);
   }
 
@@ -130,8 +129,7 @@ public:
 
   void done() const {
     times_.print(std::cout);
-    std::cout << "[hpcnas] run file: " << std::filesystem::absolute(cfg_.out).string()
-              << std::endl;
+    std::cout << "[hpcnas] run file: " << std::filesystem::absolute(cfg_.out).string() << std::endl;
   }
 
 private:
@@ -218,10 +216,9 @@ int run_train(const comm::MpiContext& ctx, const config::Parsed<config::FinalTra
   hooks.on_progress = [&](int epoch, std::int64_t step, std::int64_t steps, double loss,
                           double accuracy) {
     if (recorder)
-      recorder->progress(epoch, step, steps, loss, accuracy,
-                         std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                       epoch_start)
-                             .count());
+      recorder->progress(
+          epoch, step, steps, loss, accuracy,
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count());
   };
   hooks.checkpoint = [&](retrain::Position position) {
     if (recorder)

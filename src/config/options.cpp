@@ -165,14 +165,14 @@ const char* const kPartialChannelsHelp =
 
 /// Options a resumed run does not take from its run file.
 const std::set<std::string> kNotInherited = {"out",    "overwrite", "resume",
-                                              "config", "help",      "export"};
+                                             "config", "help",      "export"};
 
 /// Options that may change between a run and its resumption.
 const std::set<std::string> kNotDefining = {
-    "budget",           "out",         "overwrite",          "resume",
-    "config",           "help",        "threads",            "device",
-    "eval-timeout",     "fail-ids",    "surrogate-seconds",  "checkpoint-every",
-    "checkpoint-seconds", "stop-skips", "stop-stable", "export"};
+    "budget",     "out",         "overwrite",         "resume",           "config",
+    "help",       "threads",     "device",            "eval-timeout",     "fail-ids",
+    "stop-skips", "stop-stable", "surrogate-seconds", "checkpoint-every", "checkpoint-seconds",
+    "export"};
 
 /// Parses args (and --config) into the variables bound in `options`; fills help and resolved.
 template <typename Config>

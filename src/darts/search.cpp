@@ -150,7 +150,8 @@ struct DartsSearch::Impl {
   EpochPlan plan(int epoch) const {
     EpochPlan p;
     p.epoch = epoch;
-    const std::uint64_t epoch_seed = splitmix64(cfg.seed ^ splitmix64(static_cast<std::uint64_t>(epoch) + 1));
+    const std::uint64_t epoch_seed =
+        splitmix64(cfg.seed ^ splitmix64(static_cast<std::uint64_t>(epoch) + 1));
     p.train_order = data::split_permutation(splits.train.size(), epoch_seed);
     p.val_order = data::split_permutation(splits.validation.size(), splitmix64(epoch_seed));
     p.steps = splits.train.size() / cfg.batch_size;

@@ -266,7 +266,8 @@ FinalData load_final_data(const config::DataConfig& cfg, int holdout) {
                     std::to_string(total) + " training images");
   }
   if (test.images.sizes().slice(1) != full.images.sizes().slice(1)) {
-    throw DataError("dataset " + cfg.dataset + ": test images differ in shape from the training "
+    throw DataError("dataset " + cfg.dataset +
+                    ": test images differ in shape from the training "
                     "images");
   }
   // The same permutation as a search's split: with --holdout equal to the search's --val-size,

@@ -76,8 +76,8 @@ public:
   std::string crop_pad(const std::string& x, std::int64_t top, std::int64_t left,
                        std::int64_t bottom, std::int64_t right) override {
     constexpr auto kEnd = std::numeric_limits<std::int64_t>::max();
-    auto y = add_node("Slice", {x, int64s({top, left}), int64s({kEnd, kEnd}), int64s({2, 3})})
-                 .output(0);
+    auto y =
+        add_node("Slice", {x, int64s({top, left}), int64s({kEnd, kEnd}), int64s({2, 3})}).output(0);
     if (bottom == 0 && right == 0)
       return y;
     return add_node("Pad", {y, int64s({0, 0, 0, 0, 0, 0, bottom, right})}).output(0);

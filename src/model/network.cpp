@@ -231,8 +231,8 @@ TrainingOutput NetworkImpl::run(torch::Tensor x, const torch::Tensor& drop_path_
   auto r0 = r1;
   const auto n = p.cells.size();
   for (std::size_t i = 0; i < n; ++i) {
-    const auto keep = drop_path_keep.defined() ? drop_path_keep[static_cast<std::int64_t>(i)]
-                                               : torch::Tensor();
+    const auto keep =
+        drop_path_keep.defined() ? drop_path_keep[static_cast<std::int64_t>(i)] : torch::Tensor();
     auto cell_output = p.cells[i]->forward(s0, r0, s1, r1, keep);
     s0 = std::move(s1);
     r0 = std::move(r1);

@@ -258,8 +258,8 @@ std::string FactorizedReduceImpl::emit(GraphSink& graph, const std::string& x) c
 }
 
 std::string SepConvImpl::emit(GraphSink& graph, const std::string& x) const {
-  auto y = emit_batch_norm(
-      graph, pointwise1_->emit(graph, depthwise1_->emit(graph, graph.relu(x))), bn1_);
+  auto y = emit_batch_norm(graph, pointwise1_->emit(graph, depthwise1_->emit(graph, graph.relu(x))),
+                           bn1_);
   y = graph.relu(y);
   return emit_batch_norm(graph, pointwise2_->emit(graph, depthwise2_->emit(graph, y)), bn2_);
 }

@@ -27,7 +27,8 @@ enum Draw : std::uint64_t { kCropY, kCropX, kFlip, kCutoutY, kCutoutX, kDropPath
 
 std::uint64_t image_key(std::uint64_t seed, int epoch, std::int64_t step, std::int64_t position) {
   const std::uint64_t epoch_key = splitmix64(seed ^ splitmix64(static_cast<std::uint64_t>(epoch)));
-  const std::uint64_t step_key = splitmix64(epoch_key ^ splitmix64(static_cast<std::uint64_t>(step)));
+  const std::uint64_t step_key =
+      splitmix64(epoch_key ^ splitmix64(static_cast<std::uint64_t>(step)));
   return splitmix64(step_key ^ splitmix64(static_cast<std::uint64_t>(position) + 1));
 }
 

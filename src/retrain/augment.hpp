@@ -18,10 +18,10 @@ std::uint64_t image_key(std::uint64_t seed, int epoch, std::int64_t step, std::i
 /// padded with black, horizontal flip, then cutout (a square set to 0 after normalisation, its
 /// centre anywhere in the image, clipped at the border).
 struct AugmentOptions {
-  int crop_padding = 0;      ///< 0: no crop
+  int crop_padding = 0; ///< 0: no crop
   bool flip = false;
-  int cutout = 0;            ///< side of the square; 0: no cutout
-  std::vector<float> black;  ///< per channel, the normalised value of a 0 pixel
+  int cutout = 0;           ///< side of the square; 0: no cutout
+  std::vector<float> black; ///< per channel, the normalised value of a 0 pixel
 };
 
 /// Augmented copies of `images` (float32 [n, C, H, W], contiguous, normalised), image i drawn

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <array>
-#include <optional>
 #include <chrono>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
@@ -170,9 +170,9 @@ struct FinalTraining::Impl {
       for (std::int64_t i = begin; i < end; ++i)
         keys.push_back(image_key(cfg.seed, p.epoch, b, i));
       const auto index = torch::tensor(rows, torch::kLong);
-      const auto x = augment(data.train.images.index_select(0, index).contiguous(), keys,
-                             augment_options)
-                         .to(device);
+      const auto x =
+          augment(data.train.images.index_select(0, index).contiguous(), keys, augment_options)
+              .to(device);
       const auto y = data.train.labels.index_select(0, index).to(device);
       auto keep = drop_path_keep(keys, net->cells(), space::kEdgesPerCell, p.drop_path);
       if (keep.defined())
@@ -180,8 +180,8 @@ struct FinalTraining::Impl {
       const auto out = net->forward_train(x, keep);
       auto loss = torch::nn::functional::cross_entropy(out.logits, y);
       if (out.auxiliary_logits.defined())
-        loss = loss + cfg.auxiliary_weight *
-                          torch::nn::functional::cross_entropy(out.auxiliary_logits, y);
+        loss = loss +
+               cfg.auxiliary_weight * torch::nn::functional::cross_entropy(out.auxiliary_logits, y);
       // The mean over the micro-batch, weighted by its share: the sum is the global mean.
       const double share = static_cast<double>(end - begin) / static_cast<double>(batch);
       (loss * share).backward();
@@ -217,10 +217,10 @@ struct FinalTraining::Impl {
         const auto x = set.images.index_select(0, index).to(device);
         const auto y = set.labels.index_select(0, index);
         const auto logits = net->forward(x).to(torch::kCPU);
-        sums[0] += torch::nn::functional::cross_entropy(
-                       logits, y,
-                       torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
-                       .item<double>();
+        sums[0] +=
+            torch::nn::functional::cross_entropy(
+                logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
+                .item<double>();
         const auto predicted = logits.argmax(1);
         const auto* t = y.data_ptr<std::int64_t>();
         const auto* q = predicted.data_ptr<std::int64_t>();
@@ -287,8 +287,8 @@ FinalTraining::FinalTraining(const config::FinalTrainConfig& cfg, const space::G
   if (cfg.batch_size < 2 * parts)
     throw std::invalid_argument("--batch-size " + std::to_string(cfg.batch_size) +
                                 " leaves fewer than 2 images per micro-batch at ranks x "
-                                "--accumulate = " + std::to_string(parts) +
-                                " (BatchNorm needs 2)");
+                                "--accumulate = " +
+                                std::to_string(parts) + " (BatchNorm needs 2)");
   if (s.data.train.size() < cfg.batch_size)
     throw std::invalid_argument("the training set has " + std::to_string(s.data.train.size()) +
                                 " images, fewer than --batch-size " +
@@ -341,8 +341,7 @@ RunEnd FinalTraining::run(const Hooks& hooks) {
       const bool due = hooks.checkpoint_seconds > 0 &&
                        seconds_since(last_checkpoint) >= hooks.checkpoint_seconds;
       std::array<double, 5> flags{hooks.stop_requested && hooks.stop_requested() ? 1.0 : 0.0,
-                                  s.host.rank() == 0 && due ? 1.0 : 0.0, sums[0], sums[1],
-                                  sums[2]};
+                                  s.host.rank() == 0 && due ? 1.0 : 0.0, sums[0], sums[1], sums[2]};
       s.host.allreduce_sum(flags.data(), flags.size(), comm::DataType::kFloat64);
       s.progress.loss_sum += flags[2];
       s.progress.correct += flags[3];
@@ -477,8 +476,7 @@ void FinalTraining::resume(const std::vector<char>& state_on_root) {
     archive.read("params", params);
     if (progress.numel() != EpochProgress::kFields || params.numel() != s.sgd->params().numel())
       throw std::runtime_error("the saved network has " + std::to_string(params.numel()) +
-                               " parameters, this one " +
-                               std::to_string(s.sgd->params().numel()));
+                               " parameters, this one " + std::to_string(s.sgd->params().numel()));
     torch::NoGradGuard no_grad;
     s.sgd->params().copy_(params);
     if (s.sgd->momentum_buffer().defined()) {

@@ -43,9 +43,9 @@ const std::vector<Field> kEpochFields{
 std::vector<ColumnSpec> epoch_columns() {
   std::vector<ColumnSpec> columns;
   for (const auto& f : kEpochFields)
-    columns.push_back(
-        {f.name, std::holds_alternative<double TrainEpochRow::*>(f.member) ? ColumnKind::kFloat64
-                                                                           : ColumnKind::kInt64});
+    columns.push_back({f.name, std::holds_alternative<double TrainEpochRow::*>(f.member)
+                                   ? ColumnKind::kFloat64
+                                   : ColumnKind::kInt64});
   return columns;
 }
 
@@ -60,25 +60,24 @@ void write_array(hid_t file, const std::string& path, const std::string& name,
         name);
   hdf5::Dataspace space(check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
                               "H5Screate_simple", path, name));
-  hdf5::Dataset dataset(check(H5Dcreate2(file, name.c_str(), file_type, space.get(), links.get(),
-                                         H5P_DEFAULT, H5P_DEFAULT),
-                              "H5Dcreate2", path, name));
-  check(H5Dwrite(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "H5Dwrite",
-        path, name);
+  hdf5::Dataset dataset(check(
+      H5Dcreate2(file, name.c_str(), file_type, space.get(), links.get(), H5P_DEFAULT, H5P_DEFAULT),
+      "H5Dcreate2", path, name));
+  check(H5Dwrite(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "H5Dwrite", path,
+        name);
 }
 
 /// Reads a whole dataset as `memory_type` elements; its dimensions go to `dims`.
 template <typename T>
 std::vector<T> read_array(hid_t file, const std::string& path, const std::string& name,
                           hid_t memory_type, std::vector<std::int64_t>& dims) {
-  hdf5::Dataset dataset(
-      check(H5Dopen2(file, name.c_str(), H5P_DEFAULT), "H5Dopen2", path, name));
+  hdf5::Dataset dataset(check(H5Dopen2(file, name.c_str(), H5P_DEFAULT), "H5Dopen2", path, name));
   hdf5::Dataspace space(check(H5Dget_space(dataset.get()), "H5Dget_space", path, name));
-  const int rank = check(H5Sget_simple_extent_ndims(space.get()), "H5Sget_simple_extent_ndims",
-                         path, name);
+  const int rank =
+      check(H5Sget_simple_extent_ndims(space.get()), "H5Sget_simple_extent_ndims", path, name);
   std::vector<hsize_t> extent(static_cast<std::size_t>(rank));
-  check(H5Sget_simple_extent_dims(space.get(), extent.data(), nullptr),
-        "H5Sget_simple_extent_dims", path, name);
+  check(H5Sget_simple_extent_dims(space.get(), extent.data(), nullptr), "H5Sget_simple_extent_dims",
+        path, name);
   std::size_t count = 1;
   dims.clear();
   for (auto d : extent) {
@@ -87,8 +86,8 @@ std::vector<T> read_array(hid_t file, const std::string& path, const std::string
   }
   std::vector<T> out(count);
   if (count > 0)
-    check(H5Dread(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()),
-          "H5Dread", path, name);
+    check(H5Dread(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), "H5Dread",
+          path, name);
   return out;
 }
 
@@ -155,8 +154,8 @@ TrainFile TrainFile::open_append(const std::string& path) {
 void TrainFile::append(const TrainEpochRow& row) {
   std::vector<const void*> cells;
   for (const auto& f : kEpochFields)
-    cells.push_back(std::visit([&](auto member) -> const void* { return &(row.*member); },
-                               f.member));
+    cells.push_back(
+        std::visit([&](auto member) -> const void* { return &(row.*member); }, f.member));
   impl_->epochs.append(cells);
   impl_->flush();
 }
@@ -228,8 +227,8 @@ TrainHistory read_train(const std::string& path) {
   h.tested = H5Lexists(root, "test", H5P_DEFAULT) > 0;
   if (h.tested) {
     std::vector<std::int64_t> dims;
-    h.test.confusion = read_array<std::int64_t>(root, path, "test/confusion", H5T_NATIVE_INT64,
-                                                dims);
+    h.test.confusion =
+        read_array<std::int64_t>(root, path, "test/confusion", H5T_NATIVE_INT64, dims);
     h.test.classes = static_cast<int>(dims.at(0));
     h.test.accuracy = hdf5::read_double_attribute(root, "test_accuracy", path);
     h.test.loss = hdf5::read_double_attribute(root, "test_loss", path);
@@ -249,9 +248,8 @@ ExportSample read_export(const std::string& path) {
 
 std::string read_run_kind(const std::string& path) {
   const hdf5::File file = open_read_only(path);
-  return H5Aexists(file.get(), "kind") > 0
-             ? hdf5::read_string_attribute(file.get(), "kind", path)
-             : std::string("search");
+  return H5Aexists(file.get(), "kind") > 0 ? hdf5::read_string_attribute(file.get(), "kind", path)
+                                           : std::string("search");
 }
 
 } // namespace hpcnas::store

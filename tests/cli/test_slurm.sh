@@ -85,13 +85,13 @@ run_requeued_job "DARTS job" jobs/darts.sbatch "$WORK/darts-job.out"
 check "the same DARTS search as the uninterrupted run" \
   same_darts "$WORK/darts-reference.h5" "$WORK/darts.h5"
 
-# The pipeline: a random search on the surrogate, then `hpcnas train` of its best genotype.
+# The pipeline: an evolution search on the surrogate, then `hpcnas train` of its best genotype.
 export BUDGET=8 SEARCH_ARGS="--evaluator surrogate --dataset synthetic" RUN=$WORK/pipe.h5 \
   FINAL=$WORK/final.h5 MODEL=$WORK/model.onnx POLL=2 \
   TRAIN_ARGS="--dataset synthetic --epochs 2 --steps-per-epoch 4 --channels 4 --layers 3 \
 --batch-size 16"
 unset OUT EPOCHS HPCNAS_ARGS
-timeout 600 jobs/pipeline.sh jobs/search-random.sbatch --nodes 1 --ntasks 2 \
+timeout 600 jobs/pipeline.sh jobs/search-evolution.sbatch --nodes 1 --ntasks 2 \
   --ntasks-per-node 2 --cpus-per-task 1 --output "$WORK/pipeline-%j.out" >"$WORK/pipeline.log" 2>&1
 check "pipeline.sh exits 0" [ $? -eq 0 ]
 check "pipeline.sh prints both job ids" [ "$(grep -c -E "^(search|train) job [0-9]+" "$WORK/pipeline.log")" -eq 2 ]

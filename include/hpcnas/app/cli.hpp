@@ -29,8 +29,7 @@ int run_darts(const comm::MpiContext& ctx, const config::Parsed<config::DartsCon
 
 /// `hpcnas train`: a genotype trained from scratch, data-parallel on every rank of ctx, tested,
 /// and exported with --export. Returns the exit code.
-int run_train(const comm::MpiContext& ctx,
-              const config::Parsed<config::FinalTrainConfig>& parsed,
+int run_train(const comm::MpiContext& ctx, const config::Parsed<config::FinalTrainConfig>& parsed,
               const std::string& command_line);
 
 /// `hpcnas report`: reads run files on rank 0 and prints. Returns the exit code.

@@ -135,9 +135,9 @@ struct FinalTrainConfig {
   std::string from;          ///< a search or darts run file to take the genotype from
   std::string pick = "best"; ///< --from a search file: best (by reward) or an evaluation id
   int epochs = 600;
-  int batch_size = 96; ///< global batch: split across ranks and --accumulate
-  int accumulate = 1;  ///< K micro-batches per rank and step, gradients summed
-  int steps_per_epoch = 0; ///< >0: stop each epoch after this many steps (tests, trials)
+  int batch_size = 96;          ///< global batch: split across ranks and --accumulate
+  int accumulate = 1;           ///< K micro-batches per rank and step, gradients summed
+  int steps_per_epoch = 0;      ///< >0: stop each epoch after this many steps (tests, trials)
   double learning_rate = 0.025; ///< SGD, cosine schedule per epoch down to min_learning_rate
   double min_learning_rate = 0;
   double momentum = 0.9;
@@ -154,8 +154,8 @@ struct FinalTrainConfig {
   std::uint64_t seed = 1;
   std::string out = "hpcnas-train.h5";
   bool overwrite = false;
-  std::string export_path; ///< ONNX file written after training ("" = none)
-  std::string resume;      ///< run file to continue (its checkpoint is beside it)
+  std::string export_path;         ///< ONNX file written after training ("" = none)
+  std::string resume;              ///< run file to continue (its checkpoint is beside it)
   double checkpoint_seconds = 600; ///< also checkpoint within an epoch after this long
   DataConfig data;
   NetworkConfig network{36, 20, 3};

@@ -19,8 +19,8 @@
 
 #include "hpcnas/comm/collective.hpp"
 #include "hpcnas/config/search_config.hpp"
-#include "hpcnas/space/genotype.hpp"
 #include "hpcnas/retrain/records.hpp"
+#include "hpcnas/space/genotype.hpp"
 
 namespace hpcnas::retrain {
 

@@ -112,27 +112,31 @@ std::string read_string_attribute(hid_t location, const std::string& name, std::
   return value;
 }
 
-int read_int_attribute(hid_t location, const std::string& name, std::string_view file) {
+namespace {
+
+/// Reads the scalar attribute `name` of `location` as `memory_type` into `value`.
+void read_scalar_attribute(hid_t location, const std::string& name, hid_t memory_type, void* value,
+                           std::string_view file) {
   const std::string path(file);
   const std::string object = "attribute '" + name + "'";
   if (check(H5Aexists(location, name.c_str()), "H5Aexists", path, object) == 0)
     throw StoreError("'" + path + "' has no " + object);
   const Attribute attribute(
       check(H5Aopen(location, name.c_str(), H5P_DEFAULT), "H5Aopen", path, object));
+  check(H5Aread(attribute.get(), memory_type, value), "H5Aread", path, object);
+}
+
+} // namespace
+
+int read_int_attribute(hid_t location, const std::string& name, std::string_view file) {
   int value = 0;
-  check(H5Aread(attribute.get(), H5T_NATIVE_INT, &value), "H5Aread", path, object);
+  read_scalar_attribute(location, name, H5T_NATIVE_INT, &value, file);
   return value;
 }
 
 double read_double_attribute(hid_t location, const std::string& name, std::string_view file) {
-  const std::string path(file);
-  const std::string object = "attribute '" + name + "'";
-  if (check(H5Aexists(location, name.c_str()), "H5Aexists", path, object) == 0)
-    throw StoreError("'" + path + "' has no " + object);
-  const Attribute attribute(
-      check(H5Aopen(location, name.c_str(), H5P_DEFAULT), "H5Aopen", path, object));
   double value = 0;
-  check(H5Aread(attribute.get(), H5T_NATIVE_DOUBLE, &value), "H5Aread", path, object);
+  read_scalar_attribute(location, name, H5T_NATIVE_DOUBLE, &value, file);
   return value;
 }
 

@@ -450,13 +450,9 @@ std::vector<char> FinalTraining::save_state() const {
 
 void FinalTraining::resume(const std::vector<char>& state_on_root) {
   auto& s = *impl_;
-  std::vector<char> state = state_on_root;
-  std::uint64_t size = state.size();
-  s.host.broadcast(&size, sizeof size, comm::DataType::kByte, 0);
-  if (size == 0)
+  const std::vector<char> state = comm::broadcast_bytes(s.host, state_on_root);
+  if (state.empty())
     return; // nothing saved yet: start from the beginning
-  state.resize(size);
-  s.host.broadcast(state.data(), state.size(), comm::DataType::kByte, 0);
 
   std::istringstream in(std::string(state.begin(), state.end()));
   torch::serialize::InputArchive archive;

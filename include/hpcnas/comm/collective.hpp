@@ -17,10 +17,12 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace hpcnas::comm {
 
@@ -87,6 +89,18 @@ public:
   int size() const override { return 1; }
   std::string name() const override { return "solo"; }
 };
+
+/// Rank `root`'s bytes on every rank (collective): their size first, then the bytes. Other
+/// ranks pass anything (nothing); a saved state is restored this way on every rank.
+inline std::vector<char> broadcast_bytes(Collective& collective, std::vector<char> bytes,
+                                         int root = 0) {
+  std::uint64_t size = bytes.size();
+  collective.broadcast(&size, sizeof size, DataType::kByte, root);
+  bytes.resize(size);
+  if (size > 0)
+    collective.broadcast(bytes.data(), bytes.size(), DataType::kByte, root);
+  return bytes;
+}
 
 /// The MPI backend over MPI_COMM_WORLD (MPI must be initialised, e.g. by MpiContext).
 std::unique_ptr<Collective> make_mpi_collective();

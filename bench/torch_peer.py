@@ -210,6 +210,7 @@ def parse_arguments():
     parser.add_argument("--input", default="3x32x32", help="CxHxW, e.g. 1x28x28 (Fashion-MNIST)")
     parser.add_argument("--channels", type=int, default=16, help="C")
     parser.add_argument("--layers", type=int, default=8, help="L")
+    parser.add_argument("--device", default="cpu", help="cpu | cuda")
     args = parser.parse_args()
     if args.steps < 1:
         parser.error("--steps must be at least 1")
@@ -222,12 +223,17 @@ def main():
     torch.manual_seed(0)
     shape = tuple(int(v) for v in args.input.split("x"))
     net = Network(shape[0], args.channels, CLASSES, args.layers,
-                  None if args.mode == "supernet" else DARTS_V2)
+                  None if args.mode == "supernet" else DARTS_V2).to(args.device)
     weight_optimizer = torch.optim.SGD(net.weights(), lr=0.025, momentum=0.9, weight_decay=3e-4)
     alpha_optimizer = (torch.optim.Adam(net.alphas(), lr=3e-4, betas=(0.5, 0.999),
                                         weight_decay=1e-3) if net.supernet else None)
-    train_x, train_y = torch.randn(args.batch, *shape), torch.randint(0, CLASSES, (args.batch,))
-    val_x, val_y = torch.randn(args.batch, *shape), torch.randint(0, CLASSES, (args.batch,))
+    def batch():
+        return (torch.randn(args.batch, *shape, device=args.device),
+                torch.randint(0, CLASSES, (args.batch,), device=args.device))
+
+    (train_x, train_y), (val_x, val_y) = batch(), batch()
+    # GPU kernels run asynchronously: a step ends when its kernels have.
+    synchronize = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
 
     def step():
         if alpha_optimizer is not None:  # first order: the alphas' gradient at the current weights
@@ -238,6 +244,7 @@ def main():
         F.cross_entropy(net(train_x), train_y).backward()
         nn.utils.clip_grad_norm_(net.weights(), 5.0)
         weight_optimizer.step()
+        synchronize()
 
     step()  # warm-up: allocations and first-call costs are not part of a step
     seconds = []
@@ -245,7 +252,8 @@ def main():
         start = time.perf_counter()
         step()
         seconds.append(time.perf_counter() - start)
-    print(f"peer mode={args.mode} batch={args.batch} threads={args.threads} input={args.input} "
+    print(f"peer mode={args.mode} device={args.device} batch={args.batch} threads={args.threads} "
+          f"input={args.input} "
           f"median_step_s={statistics.median_high(seconds):.4f} min={min(seconds):.4f} "
           f"max={max(seconds):.4f}")
 

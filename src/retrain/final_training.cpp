@@ -437,9 +437,9 @@ std::vector<char> FinalTraining::save_state() const {
   const auto progress = s.progress.values();
   archive.write("progress", torch::tensor(std::vector<double>(progress.begin(), progress.end()),
                                           torch::kFloat64));
-  archive.write("params", s.sgd->params().to(torch::kCPU));
+  archive.write("params", s.sgd->packed(s.sgd->params()).to(torch::kCPU));
   if (s.sgd->momentum_buffer().defined())
-    archive.write("momentum", s.sgd->momentum_buffer().to(torch::kCPU));
+    archive.write("momentum", s.sgd->packed(s.sgd->momentum_buffer()).to(torch::kCPU));
   for (const auto& [name, buffer] : s.statistics)
     archive.write("statistics." + name, buffer.to(torch::kCPU), /*is_buffer=*/true);
   std::ostringstream out;
@@ -470,14 +470,16 @@ void FinalTraining::resume(const std::vector<char>& state_on_root) {
     torch::Tensor progress, params, momentum;
     archive.read("progress", progress);
     archive.read("params", params);
-    if (progress.numel() != EpochProgress::kFields || params.numel() != s.sgd->params().numel())
+    if (progress.numel() != EpochProgress::kFields ||
+        params.numel() != s.sgd->parameter_count())
       throw std::runtime_error("the saved network has " + std::to_string(params.numel()) +
-                               " parameters, this one " + std::to_string(s.sgd->params().numel()));
+                               " parameters, this one " +
+                               std::to_string(s.sgd->parameter_count()));
     torch::NoGradGuard no_grad;
-    s.sgd->params().copy_(params);
+    s.sgd->unpack(params, s.sgd->params());
     if (s.sgd->momentum_buffer().defined()) {
       archive.read("momentum", momentum);
-      s.sgd->momentum_buffer().copy_(momentum);
+      s.sgd->unpack(momentum, s.sgd->momentum_buffer());
     }
     for (auto& [name, buffer] : s.statistics) {
       torch::Tensor saved;
@@ -497,6 +499,8 @@ Position FinalTraining::position() const { return impl_->position; }
 
 std::int64_t FinalTraining::parameters() const { return model::count_parameters(*impl_->net); }
 
-std::vector<double> FinalTraining::flat_weights() const { return to_vector(impl_->sgd->params()); }
+std::vector<double> FinalTraining::flat_weights() const {
+  return to_vector(impl_->sgd->packed(impl_->sgd->params()));
+}
 
 } // namespace hpcnas::retrain

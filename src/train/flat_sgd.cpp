@@ -4,28 +4,57 @@
 
 namespace hpcnas::train {
 
+namespace {
+constexpr std::int64_t kCudaSlotAlignment = 16; // floats: 64 bytes
+} // namespace
+
 FlatSgd::FlatSgd(const std::vector<torch::Tensor>& params, double momentum, double weight_decay,
-                 double clip)
+                 double clip, std::int64_t alignment)
     : momentum_(momentum), weight_decay_(weight_decay), clip_(clip) {
   torch::NoGradGuard no_grad;
+  const auto options = params.empty() ? torch::TensorOptions() : params.front().options();
+  if (alignment <= 0)
+    alignment = options.device().is_cuda() ? kCudaSlotAlignment : 1;
   std::int64_t total = 0;
   for (const auto& p : params) {
+    total = (total + alignment - 1) / alignment * alignment;
+    slots_.push_back({total, p.numel()});
     total += p.numel();
+    parameter_count_ += p.numel();
   }
-  const auto options = params.empty() ? torch::TensorOptions() : params.front().options();
-  params_ = torch::empty({total}, options);
+  params_ = torch::zeros({total}, options);
   grads_ = torch::zeros({total}, options);
   if (momentum_ != 0) {
     buffer_ = torch::zeros({total}, options); // first step: 0 * momentum + d_p = d_p
   }
-  std::int64_t offset = 0;
-  for (auto p : params) {
-    const auto n = p.numel();
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    auto p = params[i];
+    const auto [offset, n] = slots_[i];
     auto param_view = params_.narrow(0, offset, n).view(p.sizes());
     param_view.copy_(p);
     p.set_data(param_view);
     p.mutable_grad() = grads_.narrow(0, offset, n).view(p.sizes());
-    offset += n;
+  }
+}
+
+torch::Tensor FlatSgd::packed(const torch::Tensor& flat) const {
+  if (flat.numel() == parameter_count_)
+    return flat; // no padding
+  std::vector<torch::Tensor> parts;
+  parts.reserve(slots_.size());
+  for (const auto& slot : slots_)
+    parts.push_back(flat.narrow(0, slot.offset, slot.numel));
+  return torch::cat(parts);
+}
+
+void FlatSgd::unpack(const torch::Tensor& packed, torch::Tensor& flat) const {
+  TORCH_CHECK(packed.numel() == parameter_count_, "FlatSgd::unpack: ", packed.numel(),
+              " values for ", parameter_count_, " parameters");
+  torch::NoGradGuard no_grad;
+  std::int64_t at = 0;
+  for (const auto& slot : slots_) {
+    flat.narrow(0, slot.offset, slot.numel).copy_(packed.narrow(0, at, slot.numel));
+    at += slot.numel;
   }
 }
 

@@ -8,6 +8,7 @@
 #include "hpcnas/config/search_config.hpp"
 #include "hpcnas/space/genotype.hpp"
 #include "hpcnas/train/evaluation.hpp"
+#include "hpcnas/train/flat_sgd.hpp"
 #include "hpcnas/train/trainer.hpp"
 
 using hpcnas::train::EvalRequest;
@@ -103,4 +104,46 @@ TEST_CASE("bench_child_step times a small child of the parsed input shape", "[tr
                        .config;
   REQUIRE(cfg.shape == std::array<int, 3>{1, 8, 8});
   CHECK(hpcnas::train::bench_child_step(cfg) > 0);
+}
+
+TEST_CASE("FlatSgd with aligned slots takes the packed optimiser's steps", "[train]") {
+  // Parameter sizes that leave every boundary unaligned when packed (3, 5, 7 floats).
+  auto make = [] {
+    torch::manual_seed(11);
+    return std::vector<torch::Tensor>{torch::randn({3}).requires_grad_(),
+                                      torch::randn({5}).requires_grad_(),
+                                      torch::randn({7}).requires_grad_()};
+  };
+  auto packed_params = make();
+  auto aligned_params = make();
+  hpcnas::train::FlatSgd packed(packed_params, 0.9, 3e-4, 5.0, 1);
+  hpcnas::train::FlatSgd aligned(aligned_params, 0.9, 3e-4, 5.0, 16);
+  REQUIRE(packed.params().numel() == 15);
+  REQUIRE(aligned.params().numel() == 16 + 16 + 7);
+  REQUIRE(aligned.parameter_count() == 15);
+  for (const auto& p : aligned_params)
+    CHECK(p.storage_offset() % 16 == 0);
+
+  for (int step = 0; step < 3; ++step) {
+    for (auto* params : {&packed_params, &aligned_params}) {
+      torch::Tensor loss = torch::zeros({});
+      for (std::size_t i = 0; i < params->size(); ++i)
+        loss = loss + ((*params)[i] * (*params)[i]).sum() * static_cast<double>(i + 1);
+      loss.backward();
+    }
+    packed.step(0.1);
+    aligned.step(0.1);
+    packed.zero_grad();
+    aligned.zero_grad();
+  }
+  CHECK(torch::allclose(aligned.packed(aligned.params()), packed.params(), 1e-6, 1e-7));
+  CHECK(torch::allclose(aligned.packed(aligned.momentum_buffer()), packed.momentum_buffer(), 1e-6,
+                        1e-7));
+  // The padding between slots stays zero, and unpack() restores what packed() gave.
+  CHECK(aligned.params().narrow(0, 3, 13).abs().max().item<float>() == 0.0f);
+  const auto saved = aligned.packed(aligned.params()).clone();
+  aligned.params().zero_();
+  aligned.unpack(saved, aligned.params());
+  CHECK(torch::equal(aligned.packed(aligned.params()), saved));
+  CHECK_THROWS(aligned.unpack(saved.narrow(0, 0, 14), aligned.params()));
 }

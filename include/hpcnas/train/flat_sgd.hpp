@@ -16,10 +16,17 @@ namespace hpcnas::train {
 /// parameter tensor, the norm is one reduction, and a data-parallel step sums one buffer. As
 /// with zero_grad(set_to_none=False) in PyTorch, a parameter that got no gradient still decays
 /// and keeps its momentum.
+///
+/// On a GPU each parameter's slot starts on a 64-byte boundary (zero padding between slots,
+/// which stays zero): CUDA kernels that load vectors need aligned views (a packed buffer ended
+/// `hpcnas train --device cuda` with "misaligned address" on an H200). On a CPU the slots are
+/// packed. Checkpoints hold the packed layout, whatever the device (packed() and unpack()).
 class FlatSgd {
 public:
+  /// alignment: elements per slot boundary; 0 chooses by the parameters' device (16 floats on
+  /// CUDA, 1 elsewhere).
   FlatSgd(const std::vector<torch::Tensor>& params, double momentum, double weight_decay,
-          double clip);
+          double clip, std::int64_t alignment = 0);
 
   void zero_grad() { grads_.zero_(); }
   /// Clips, decays and applies the gradient buffer with learning rate `lr`.
@@ -32,7 +39,20 @@ public:
   /// The momentum buffer (undefined without momentum).
   torch::Tensor& momentum_buffer() { return buffer_; }
 
+  /// The number of parameters (the buffers' length without padding).
+  std::int64_t parameter_count() const { return parameter_count_; }
+  /// `flat` (params(), grads() or momentum_buffer()) without the padding between slots.
+  torch::Tensor packed(const torch::Tensor& flat) const;
+  /// Copies a packed buffer (of parameter_count() elements) into the slots of `flat`.
+  void unpack(const torch::Tensor& packed, torch::Tensor& flat) const;
+
 private:
+  struct Slot {
+    std::int64_t offset;
+    std::int64_t numel;
+  };
+  std::vector<Slot> slots_;
+  std::int64_t parameter_count_ = 0;
   double momentum_;
   double weight_decay_;
   double clip_;

@@ -1,3 +1,4 @@
+#include <csignal>
 #include <string>
 
 #if defined(__GLIBC__)
@@ -20,10 +21,15 @@ void retain_freed_memory() {
 #endif
 }
 
+/// A write past the file-size limit (ulimit -f) would kill the rank with SIGXFSZ and no word of
+/// why; ignored, the write fails with EFBIG, and hpcnas reports it and ends the job.
+void report_file_size_limit() { std::signal(SIGXFSZ, SIG_IGN); }
+
 } // namespace
 
 int main(int argc, char** argv) {
   retain_freed_memory();
+  report_file_size_limit();
   // A search turns SLURM's stop signal into a checkpoint. It may arrive while MPI starts or data
   // loads: catch it from the first instruction, or it kills the job step before any checkpoint.
   const std::string command = argc > 1 ? argv[1] : "";

@@ -24,6 +24,14 @@ std::string join(int argc, char** argv) {
   return line;
 }
 
+/// A message on one line: HDF5's and LibTorch's carry line breaks of their own.
+std::string one_line(std::string message) {
+  for (char& c : message)
+    if (c == '\n' || c == '\r')
+      c = ' ';
+  return message;
+}
+
 template <typename Config>
 bool print_help(const comm::MpiContext& ctx, const config::Parsed<Config>& parsed) {
   if (parsed.help && ctx.is_controller())
@@ -32,6 +40,20 @@ bool print_help(const comm::MpiContext& ctx, const config::Parsed<Config>& parse
 }
 
 } // namespace
+
+int run_together(const comm::MpiContext& ctx, const std::string& command,
+                 const std::function<int()>& work) {
+  try {
+    return work();
+  } catch (const std::exception& e) {
+    std::cerr << "hpcnas " << command << ": error on rank " << ctx.rank() << ": "
+              << one_line(e.what()) << std::endl;
+  } catch (...) {
+    std::cerr << "hpcnas " << command << ": error on rank " << ctx.rank() << ": unknown exception"
+              << std::endl;
+  }
+  ctx.abort(kExitFailure);
+}
 
 int run_cli(const comm::MpiContext& ctx, int argc, char** argv) {
   const std::vector<std::string> args(argv + (argc > 1 ? 2 : 1), argv + argc);
@@ -91,9 +113,9 @@ int run_cli(const comm::MpiContext& ctx, int argc, char** argv) {
       std::cerr << "hpcnas " << command << ": error: " << e.what() << std::endl;
     return kExitBadInput;
   } catch (const std::exception& e) {
-    // After set-up another rank may be waiting on this one: end the whole job.
-    std::cerr << "hpcnas " << command << ": error on rank " << ctx.rank() << ": " << e.what()
-              << std::endl;
+    // Not a set-up error that every rank agreed on: another rank may be waiting on this one.
+    std::cerr << "hpcnas " << command << ": error on rank " << ctx.rank() << ": "
+              << one_line(e.what()) << std::endl;
     ctx.abort(kExitFailure);
   }
 }

@@ -102,8 +102,7 @@ public:
                 << std::endl;
     else if (end == darts::RunEnd::kAlreadyEnded)
       std::cout << "[hpcnas] this search had already ended early; nothing to do" << std::endl;
-    std::cout << "[hpcnas] run file: " << std::filesystem::absolute(cfg_.out).string()
-              << std::endl;
+    std::cout << "[hpcnas] run file: " << std::filesystem::absolute(cfg_.out).string() << std::endl;
   }
 
 private:
@@ -202,25 +201,27 @@ int run_darts(const comm::MpiContext& ctx, const config::Parsed<config::DartsCon
     return kExitBadInput;
   }
 
-  if (ctx.is_controller())
-    std::cout << "[hpcnas] darts: order=" << cfg.order << " epochs=" << cfg.epochs
-              << " batch=" << cfg.batch_size << " ranks=" << ctx.size()
-              << " accumulate=" << cfg.accumulate << " C=" << cfg.network.channels
-              << " layers=" << cfg.network.layers << " device=" << cfg.device
-              << (gpu_tensors ? "(nccl)" : "") << " dataset=" << cfg.data.dataset
-              << " run file=" << cfg.out << std::endl;
-  darts::RunHooks hooks;
-  hooks.on_epoch = [&](const darts::EpochRecord& r) { return !recorder || recorder->record(r); };
-  hooks.checkpoint = [&](darts::SearchPosition position) {
+  return run_together(ctx, "darts", [&] {
+    if (ctx.is_controller())
+      std::cout << "[hpcnas] darts: order=" << cfg.order << " epochs=" << cfg.epochs
+                << " batch=" << cfg.batch_size << " ranks=" << ctx.size()
+                << " accumulate=" << cfg.accumulate << " C=" << cfg.network.channels
+                << " layers=" << cfg.network.layers << " device=" << cfg.device
+                << (gpu_tensors ? "(nccl)" : "") << " dataset=" << cfg.data.dataset
+                << " run file=" << cfg.out << std::endl;
+    darts::RunHooks hooks;
+    hooks.on_epoch = [&](const darts::EpochRecord& r) { return !recorder || recorder->record(r); };
+    hooks.checkpoint = [&](darts::SearchPosition position) {
+      if (recorder)
+        recorder->checkpoint(*search, position);
+    };
+    hooks.stop_requested = stop_signalled;
+    hooks.checkpoint_seconds = cfg.checkpoint_seconds;
+    const darts::RunEnd end = search->run(hooks);
     if (recorder)
-      recorder->checkpoint(*search, position);
-  };
-  hooks.stop_requested = stop_signalled;
-  hooks.checkpoint_seconds = cfg.checkpoint_seconds;
-  const darts::RunEnd end = search->run(hooks);
-  if (recorder)
-    recorder->report(end, search->position());
-  return kExitOk;
+      recorder->report(end, search->position());
+    return kExitOk;
+  });
 }
 
 } // namespace hpcnas::app

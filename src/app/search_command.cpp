@@ -47,8 +47,8 @@ public:
         progress_(std::cout, cfg.budget,
                   cfg.evaluator == "surrogate" ? "surrogate reward" : "reward") {
     if (cfg.resume.empty()) {
-      run_file_ = std::make_unique<store::RunFile>(store::RunFile::create(
-          cfg.out, cfg.overwrite, attrs));
+      run_file_ =
+          std::make_unique<store::RunFile>(store::RunFile::create(cfg.out, cfg.overwrite, attrs));
       created_ = true;
     } else {
       resume(attrs.config);
@@ -215,12 +215,14 @@ int run_search(const comm::MpiContext& ctx, const config::Parsed<config::SearchC
     return kExitBadInput;
   }
 
-  if (!ctx.is_controller()) {
-    comm::run_trainer(ctx, *evaluator, stop_signalled);
+  return run_together(ctx, "search", [&] {
+    if (!ctx.is_controller()) {
+      comm::run_trainer(ctx, *evaluator, stop_signalled);
+      return kExitOk;
+    }
+    controller->report(controller->run(ctx, evaluator.get()));
     return kExitOk;
-  }
-  controller->report(controller->run(ctx, evaluator.get()));
-  return kExitOk;
+  });
 }
 
 } // namespace hpcnas::app

@@ -206,39 +206,41 @@ int run_train(const comm::MpiContext& ctx, const config::Parsed<config::FinalTra
     return kExitBadInput;
   }
 
-  retrain::Hooks hooks;
-  auto epoch_start = std::chrono::steady_clock::now();
-  hooks.on_epoch = [&](const retrain::TrainEpochRow& r) {
-    if (recorder)
-      recorder->record(r);
-    epoch_start = std::chrono::steady_clock::now();
-  };
-  hooks.on_progress = [&](int epoch, std::int64_t step, std::int64_t steps, double loss,
-                          double accuracy) {
-    if (recorder)
-      recorder->progress(
-          epoch, step, steps, loss, accuracy,
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count());
-  };
-  hooks.checkpoint = [&](retrain::Position position) {
-    if (recorder)
-      recorder->checkpoint(*training, position);
-  };
-  hooks.stop_requested = stop_signalled;
-  hooks.checkpoint_seconds = cfg.checkpoint_seconds;
-  if (training->run(hooks) == retrain::RunEnd::kStopped) {
-    if (recorder)
-      recorder->stopped(training->position());
+  return run_together(ctx, "train", [&] {
+    retrain::Hooks hooks;
+    auto epoch_start = std::chrono::steady_clock::now();
+    hooks.on_epoch = [&](const retrain::TrainEpochRow& r) {
+      if (recorder)
+        recorder->record(r);
+      epoch_start = std::chrono::steady_clock::now();
+    };
+    hooks.on_progress = [&](int epoch, std::int64_t step, std::int64_t steps, double loss,
+                            double accuracy) {
+      if (recorder)
+        recorder->progress(
+            epoch, step, steps, loss, accuracy,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count());
+    };
+    hooks.checkpoint = [&](retrain::Position position) {
+      if (recorder)
+        recorder->checkpoint(*training, position);
+    };
+    hooks.stop_requested = stop_signalled;
+    hooks.checkpoint_seconds = cfg.checkpoint_seconds;
+    if (training->run(hooks) == retrain::RunEnd::kStopped) {
+      if (recorder)
+        recorder->stopped(training->position());
+      return kExitOk;
+    }
+    const retrain::TestResults test = training->test();
+    if (recorder) {
+      recorder->finish(test);
+      if (!cfg.export_path.empty())
+        recorder->exported(training->export_onnx(cfg.export_path, kExportCheckImages));
+      recorder->done();
+    }
     return kExitOk;
-  }
-  const retrain::TestResults test = training->test();
-  if (recorder) {
-    recorder->finish(test);
-    if (!cfg.export_path.empty())
-      recorder->exported(training->export_onnx(cfg.export_path, kExportCheckImages));
-    recorder->done();
-  }
-  return kExitOk;
+  });
 }
 
 } // namespace hpcnas::app

@@ -470,11 +470,9 @@ void FinalTraining::resume(const std::vector<char>& state_on_root) {
     torch::Tensor progress, params, momentum;
     archive.read("progress", progress);
     archive.read("params", params);
-    if (progress.numel() != EpochProgress::kFields ||
-        params.numel() != s.sgd->parameter_count())
+    if (progress.numel() != EpochProgress::kFields || params.numel() != s.sgd->parameter_count())
       throw std::runtime_error("the saved network has " + std::to_string(params.numel()) +
-                               " parameters, this one " +
-                               std::to_string(s.sgd->parameter_count()));
+                               " parameters, this one " + std::to_string(s.sgd->parameter_count()));
     torch::NoGradGuard no_grad;
     s.sgd->unpack(params, s.sgd->params());
     if (s.sgd->momentum_buffer().defined()) {

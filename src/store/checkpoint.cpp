@@ -98,21 +98,26 @@ void write_file(const std::string& path, const Envelope& envelope) {
   hdf5::silence_errors();
   hdf5::File file(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
                         "H5Fcreate", path, "/"));
-  const hsize_t size = payload.size();
-  hdf5::Dataspace space(
-      check(H5Screate_simple(1, &size, nullptr), "H5Screate_simple", path, kPayload));
-  hdf5::Dataset data(check(H5Dcreate2(file.get(), kPayload, H5T_STD_U8LE, space.get(), H5P_DEFAULT,
-                                      H5P_DEFAULT, H5P_DEFAULT),
-                           "H5Dcreate2", path, kPayload));
-  if (size > 0)
-    check(H5Dwrite(data.get(), H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, payload.data()),
-          "H5Dwrite", path, kPayload);
+  {
+    const hsize_t size = payload.size();
+    hdf5::Dataspace space(
+        check(H5Screate_simple(1, &size, nullptr), "H5Screate_simple", path, kPayload));
+    hdf5::Dataset data(check(H5Dcreate2(file.get(), kPayload, H5T_STD_U8LE, space.get(),
+                                        H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                             "H5Dcreate2", path, kPayload));
+    if (size > 0)
+      check(H5Dwrite(data.get(), H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, payload.data()),
+            "H5Dwrite", path, kPayload);
+  }
   hdf5::write_int_attribute(file.get(), "schema_version", kCheckpointSchemaVersion, path);
   hdf5::write_string_attribute(file.get(), "checksum",
                                fnv1a_hex(std::string(payload.begin(), payload.end())), path);
   hdf5::write_string_attribute(file.get(), "kind", envelope.kind, path);
   for (const auto& [name, value] : envelope.progress)
     hdf5::write_string_attribute(file.get(), name.c_str(), value, path);
+  // HDF5 writes most of the file when it closes: a close that fails (a full disk) must not
+  // let this file replace a good checkpoint.
+  check(file.close(), "H5Fclose", path, "/");
 }
 
 /// The payload of a checkpoint file of `kind`, after its schema version and checksum passed.
@@ -150,8 +155,14 @@ void write_atomically(const std::string& run_file, const Envelope& envelope) {
   const std::string current = checkpoint_path(run_file);
   const std::string previous = previous_checkpoint_path(run_file);
   const std::string temporary = current + ".tmp";
-  write_file(temporary, envelope); // closed when write_file returns
-  sync_path(temporary);
+  try {
+    write_file(temporary, envelope);
+    sync_path(temporary);
+  } catch (...) {
+    std::error_code ignored; // the space it took is given back; the checkpoints stay as they were
+    std::filesystem::remove(temporary, ignored);
+    throw;
+  }
   std::error_code ec;
   if (std::filesystem::exists(current, ec))
     std::filesystem::rename(current, previous);

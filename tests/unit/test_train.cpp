@@ -99,8 +99,8 @@ TEST_CASE("a child past the evaluation timeout stops with status timeout", "[tra
 TEST_CASE("bench_child_step times a small child of the parsed input shape", "[train]") {
   // --input is checked when the options are parsed (test_config); the bench takes its shape.
   const auto cfg = hpcnas::config::parse_bench({"--batch-size", "4", "--input", "1x8x8",
-                                                "--threads", "1", "--steps", "2", "--warmup",
-                                                "1", "--channels", "4", "--layers", "3"})
+                                                "--threads", "1", "--steps", "2", "--warmup", "1",
+                                                "--channels", "4", "--layers", "3"})
                        .config;
   REQUIRE(cfg.shape == std::array<int, 3>{1, 8, 8});
   CHECK(hpcnas::train::bench_child_step(cfg) > 0);

@@ -1,6 +1,7 @@
 #pragma once
 /// The subcommands of the hpcnas executable. Thin: each parses its options and wires the parts.
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +18,14 @@ inline constexpr int kExitBadInput = 2; ///< bad option, value, data file or run
 /// `hpcnas <command> [options]`: dispatches, prints errors as one line from rank 0, and returns
 /// the exit code every rank returns.
 int run_cli(const comm::MpiContext& ctx, int argc, char** argv);
+
+/// Runs a command's work once every rank has agreed that its set-up succeeded. From then on the
+/// ranks wait on one another, so an error of any kind (a full disk, an HDF5 error, an exception
+/// in a strategy or a trainer) is one line with the rank and the cause, and ends every rank at
+/// once (MPI_Abort, exit 1) instead of leaving the others waiting. What was flushed to the run
+/// file and its checkpoints stays, for --resume.
+int run_together(const comm::MpiContext& ctx, const std::string& command,
+                 const std::function<int()>& work);
 
 /// `hpcnas search`, on every rank of ctx. Returns the exit code.
 int run_search(const comm::MpiContext& ctx, const config::Parsed<config::SearchConfig>& parsed,

@@ -31,6 +31,13 @@ public:
 
   hid_t get() const { return id_; }
   bool valid() const { return id_ >= 0; }
+  /// Closes the id now and returns what the close returned (negative: it failed): a file's
+  /// last writes happen when it closes, so a writer checks this on a full disk.
+  herr_t close() noexcept {
+    const herr_t status = id_ >= 0 ? Close(id_) : 0;
+    id_ = H5I_INVALID_HID;
+    return status;
+  }
   /// Closes the id now; errors are ignored (this also runs in destructors).
   void reset() noexcept {
     if (id_ >= 0) {

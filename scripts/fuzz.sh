@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets of tests/fuzz (clang, ASan + UBSan) and runs each for SECONDS.
+# usage: scripts/fuzz.sh [SECONDS] [TARGET...]
+#   SECONDS: time per target (default 600); 0 runs each target once over its committed corpus
+#   (what CI does). New inputs go to build-fuzz/corpus/TARGET; a crash, leak or timeout leaves
+#   its input in build-fuzz/ and exits non-zero: keep it in tests/fuzz/corpus/ with the fix.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+SECONDS_PER_TARGET=${1:-600}
+shift || true
+BUILD=$HPCNAS_ROOT/build-fuzz
+CXX=${CXX:-clang++} cmake -S "$HPCNAS_ROOT/tests/fuzz" -B "$BUILD" -DCMAKE_CXX_COMPILER="${CXX:-clang++}" >/dev/null
+cmake --build "$BUILD" -j "$(nproc)"
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(genotype config)
+for target in "${targets[@]}"; do
+  seeds=$HPCNAS_ROOT/tests/fuzz/corpus/$target
+  if [ "$SECONDS_PER_TARGET" -eq 0 ]; then
+    echo "fuzz_$target: every input of $seeds once"
+    "$BUILD/fuzz_$target" -runs=0 "$seeds"
+  else
+    mkdir -p "$BUILD/corpus/$target"
+    echo "fuzz_$target: $SECONDS_PER_TARGET s"
+    (cd "$BUILD" && "./fuzz_$target" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 \
+      -print_final_stats=1 "corpus/$target" "$seeds")
+  fi
+done

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <fstream>
 #include <map>
@@ -168,13 +169,40 @@ const std::set<std::string> kNotInherited = {"out",    "overwrite", "resume",
                                              "config", "help",      "export"};
 
 /// Options that may change between a run and its resumption.
-const std::set<std::string> kNotDefining = {
-    "budget",     "out",         "overwrite",         "resume",           "config",
-    "help",       "threads",     "device",            "eval-timeout",     "fail-ids",
-    "stop-skips", "stop-stable", "surrogate-seconds", "checkpoint-every", "checkpoint-seconds",
-    "export"};
+const std::set<std::string> kNotDefining = {"budget",
+                                            "out",
+                                            "overwrite",
+                                            "resume",
+                                            "config",
+                                            "help",
+                                            "threads",
+                                            "device",
+                                            "eval-timeout",
+                                            "fail-ids",
+                                            "stop-skips",
+                                            "stop-stable",
+                                            "surrogate-seconds",
+                                            "checkpoint-every",
+                                            "checkpoint-seconds",
+                                            "export"};
 
 /// Parses args (and --config) into the variables bound in `options`; fills help and resolved.
+/// Boost.Program_options 1.74 fills its error messages by replacing "%name%" placeholders until
+/// none is left, so an option that contains one (e.g. %original_token%) never stops: found by
+/// fuzzing the --config reader. Text with a %word% in it is refused first.
+void reject_placeholder(const std::string& text, const std::string& where) {
+  for (std::size_t open = text.find('%'); open != std::string::npos;
+       open = text.find('%', open + 1)) {
+    std::size_t end = open + 1;
+    while (end < text.size() &&
+           (std::islower(static_cast<unsigned char>(text[end])) || text[end] == '_'))
+      ++end;
+    if (end > open + 1 && end < text.size() && text[end] == '%')
+      throw ConfigError(where + ": '" + text.substr(open, end - open + 1) +
+                        "' is not allowed (a %word% in options stops their parser)");
+  }
+}
+
 template <typename Config>
 void parse_into(Parsed<Config>& out, po::options_description& options,
                 const std::vector<std::string>& args, const OptionList& base = {}) {
@@ -191,12 +219,18 @@ void parse_into(Parsed<Config>& out, po::options_description& options,
 
   po::variables_map vm;
   try {
+    for (const auto& arg : args)
+      reject_placeholder(arg, "argument '" + arg + "'");
     po::store(po::command_line_parser(args).options(options).run(), vm);
     if (vm.count("config")) {
       const auto path = vm["config"].as<std::string>();
-      std::ifstream in(path);
-      if (!in)
+      std::ifstream file(path);
+      if (!file)
         throw ConfigError("--config: cannot open '" + path + "'");
+      std::ostringstream text;
+      text << file.rdbuf();
+      reject_placeholder(text.str(), "--config '" + path + "'");
+      std::istringstream in(text.str());
       po::store(po::parse_config_file(in, options), vm);
     }
     // Stored last, so the command line and --config win over a resumed run file's options.
@@ -240,8 +274,10 @@ bool is_search_defining(const std::string& option) { return kNotDefining.count(o
 
 std::string resume_target(const std::vector<std::string>& args) {
   for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--resume" && i + 1 < args.size()) return args[i + 1];
-    if (args[i].rfind("--resume=", 0) == 0) return args[i].substr(9);
+    if (args[i] == "--resume" && i + 1 < args.size())
+      return args[i + 1];
+    if (args[i].rfind("--resume=", 0) == 0)
+      return args[i].substr(9);
   }
   return "";
 }
@@ -250,7 +286,8 @@ std::string defining_differences(const OptionList& run_file, const OptionList& r
   const std::map<std::string, std::string> now(resolved.begin(), resolved.end());
   std::string differences;
   for (const auto& [name, value] : run_file) {
-    if (!is_search_defining(name)) continue;
+    if (!is_search_defining(name))
+      continue;
     const auto it = now.find(name);
     const std::string current = it == now.end() ? "(unset)" : it->second;
     if (current != value)
@@ -262,9 +299,10 @@ std::string defining_differences(const OptionList& run_file, const OptionList& r
 
 std::string defining_hash(const OptionList& resolved) {
   const std::map<std::string, std::string> sorted(resolved.begin(), resolved.end());
-  std::uint64_t hash = 0xcbf29ce484222325ULL;  // FNV-1a over "name=value\n" lines
+  std::uint64_t hash = 0xcbf29ce484222325ULL; // FNV-1a over "name=value\n" lines
   for (const auto& [name, value] : sorted) {
-    if (!is_search_defining(name)) continue;
+    if (!is_search_defining(name))
+      continue;
     for (unsigned char c : name + "=" + value + "\n") {
       hash ^= c;
       hash *= 0x100000001b3ULL;
@@ -315,7 +353,8 @@ Parsed<SearchConfig> parse_search(const std::vector<std::string>& args, const Op
   require(cfg.budget >= 1, "--budget must be at least 1 (got " + std::to_string(cfg.budget) + ")");
   require(cfg.checkpoint_every >= 1, "--checkpoint-every must be at least 1");
   require(cfg.checkpoint_seconds > 0, "--checkpoint-seconds must be positive");
-  if (!cfg.resume.empty()) cfg.out = cfg.resume;
+  if (!cfg.resume.empty())
+    cfg.out = cfg.resume;
   require(!cfg.out.empty(), "--out must name a file");
   require(cfg.data.val_size >= 1, "--val-size must be at least 1");
   require(cfg.data.train_subset >= 0, "--train-subset must be 0 (all) or positive");
@@ -472,7 +511,8 @@ Parsed<DartsConfig> parse_darts(const std::vector<std::string>& args, const Opti
   require(cfg.threads >= 0, "--threads must be 0 (default) or positive");
   require_one_of("device", cfg.device, {"cpu", "cuda"});
   require(cfg.checkpoint_seconds > 0, "--checkpoint-seconds must be positive");
-  if (!cfg.resume.empty()) cfg.out = cfg.resume;
+  if (!cfg.resume.empty())
+    cfg.out = cfg.resume;
   require(!cfg.out.empty(), "--out must name a file");
   require(cfg.data.val_size >= 1, "--val-size must be at least 1");
   require(cfg.data.train_subset >= 0, "--train-subset must be 0 (all) or positive");
@@ -483,8 +523,7 @@ Parsed<DartsConfig> parse_darts(const std::vector<std::string>& args, const Opti
   return out;
 }
 
-Parsed<FinalTrainConfig> parse_train(const std::vector<std::string>& args,
-                                     const OptionList& base) {
+Parsed<FinalTrainConfig> parse_train(const std::vector<std::string>& args, const OptionList& base) {
   Parsed<FinalTrainConfig> out;
   FinalTrainConfig& cfg = out.config;
   po::options_description options("hpcnas train [options]");
@@ -570,7 +609,8 @@ Parsed<FinalTrainConfig> parse_train(const std::vector<std::string>& args,
   require(cfg.threads >= 0, "--threads must be 0 (default) or positive");
   require_one_of("device", cfg.device, {"cpu", "cuda"});
   require(cfg.checkpoint_seconds > 0, "--checkpoint-seconds must be positive");
-  if (!cfg.resume.empty()) cfg.out = cfg.resume;
+  if (!cfg.resume.empty())
+    cfg.out = cfg.resume;
   require(!cfg.out.empty(), "--out must name a file");
   require(cfg.data.train_subset >= 0, "--train-subset must be 0 (all) or positive");
   require(cfg.network.channels >= 1, "--channels must be at least 1");

@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of tests/fuzz (clang, ASan + UBSan) and runs each for SECONDS.
 # usage: scripts/fuzz.sh [SECONDS] [TARGET...]
-#   SECONDS: time per target (default 600); 0 runs each target once over its committed corpus
-#   (what CI does). New inputs go to build-fuzz/corpus/TARGET; a crash, leak or timeout leaves
+#   SECONDS: time per target (default 600); 0 runs each target once over its committed corpus. New inputs go to build-fuzz/corpus/TARGET; a crash, leak or timeout leaves
 #   its input in build-fuzz/ and exits non-zero: keep it in tests/fuzz/corpus/ with the fix.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 SECONDS_PER_TARGET=${1:-600}
 shift || true
 BUILD=$HPCNAS_ROOT/build-fuzz
-CXX=${CXX:-clang++} cmake -S "$HPCNAS_ROOT/tests/fuzz" -B "$BUILD" -DCMAKE_CXX_COMPILER="${CXX:-clang++}" >/dev/null
+cmake -S "$HPCNAS_ROOT/tests/fuzz" -B "$BUILD" -DCMAKE_CXX_COMPILER="${CXX:-clang++}" >/dev/null
 cmake --build "$BUILD" -j "$(nproc)"
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(genotype config)

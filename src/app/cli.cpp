@@ -39,6 +39,14 @@ bool print_help(const comm::MpiContext& ctx, const config::Parsed<Config>& parse
   return parsed.help;
 }
 
+/// One line naming the rank and the cause, then the end of every rank.
+[[noreturn]] void abort_job(const comm::MpiContext& ctx, const std::string& command,
+                            const std::string& cause) {
+  std::cerr << "hpcnas " << command << ": error on rank " << ctx.rank() << ": " << one_line(cause)
+            << std::endl;
+  ctx.abort(kExitFailure);
+}
+
 } // namespace
 
 int run_together(const comm::MpiContext& ctx, const std::string& command,
@@ -46,13 +54,10 @@ int run_together(const comm::MpiContext& ctx, const std::string& command,
   try {
     return work();
   } catch (const std::exception& e) {
-    std::cerr << "hpcnas " << command << ": error on rank " << ctx.rank() << ": "
-              << one_line(e.what()) << std::endl;
+    abort_job(ctx, command, e.what());
   } catch (...) {
-    std::cerr << "hpcnas " << command << ": error on rank " << ctx.rank() << ": unknown exception"
-              << std::endl;
+    abort_job(ctx, command, "unknown exception");
   }
-  ctx.abort(kExitFailure);
 }
 
 int run_cli(const comm::MpiContext& ctx, int argc, char** argv) {
@@ -114,9 +119,7 @@ int run_cli(const comm::MpiContext& ctx, int argc, char** argv) {
     return kExitBadInput;
   } catch (const std::exception& e) {
     // Not a set-up error that every rank agreed on: another rank may be waiting on this one.
-    std::cerr << "hpcnas " << command << ": error on rank " << ctx.rank() << ": "
-              << one_line(e.what()) << std::endl;
-    ctx.abort(kExitFailure);
+    abort_job(ctx, command, e.what());
   }
 }
 

@@ -168,25 +168,15 @@ const char* const kPartialChannelsHelp =
 const std::set<std::string> kNotInherited = {"out",    "overwrite", "resume",
                                              "config", "help",      "export"};
 
+// clang-format off
 /// Options that may change between a run and its resumption.
-const std::set<std::string> kNotDefining = {"budget",
-                                            "out",
-                                            "overwrite",
-                                            "resume",
-                                            "config",
-                                            "help",
-                                            "threads",
-                                            "device",
-                                            "eval-timeout",
-                                            "fail-ids",
-                                            "stop-skips",
-                                            "stop-stable",
-                                            "surrogate-seconds",
-                                            "checkpoint-every",
-                                            "checkpoint-seconds",
-                                            "export"};
+const std::set<std::string> kNotDefining = {
+    "budget",     "out",         "overwrite",         "resume",           "config",
+    "help",       "threads",     "device",            "eval-timeout",     "fail-ids",
+    "stop-skips", "stop-stable", "surrogate-seconds", "checkpoint-every", "checkpoint-seconds",
+    "export"};
+// clang-format on
 
-/// Parses args (and --config) into the variables bound in `options`; fills help and resolved.
 /// Boost.Program_options 1.74 fills its error messages by replacing "%name%" placeholders until
 /// none is left, so an option that contains one (e.g. %original_token%) never stops: found by
 /// fuzzing the --config reader. Text with a %word% in it is refused first.
@@ -203,6 +193,7 @@ void reject_placeholder(const std::string& text, const std::string& where) {
   }
 }
 
+/// Parses args (and --config) into the variables bound in `options`; fills help and resolved.
 template <typename Config>
 void parse_into(Parsed<Config>& out, po::options_description& options,
                 const std::vector<std::string>& args, const OptionList& base = {}) {

@@ -34,6 +34,20 @@ std::unique_ptr<train::Evaluator> make_evaluator(const config::SearchConfig& cfg
   return train::with_forced_failures(std::move(evaluator), std::move(fail_ids));
 }
 
+/// A trainer is lost when unheard for --trainer-timeout, or without a result well past
+/// --eval-timeout (after which it should have sent a `timeout` result itself).
+comm::TrainerWatch trainer_watch(const config::SearchConfig& cfg) {
+  comm::TrainerWatch watch;
+  watch.silence_seconds = cfg.trainer_timeout;
+  const double timeout = cfg.train.eval_timeout;
+  if (timeout > 0)
+    watch.result_seconds = timeout + std::max(60.0, 0.25 * timeout);
+  return watch;
+}
+
+/// Four heartbeats per --trainer-timeout: a heartbeat or two late is no death.
+double heartbeat_seconds(const config::SearchConfig& cfg) { return cfg.trainer_timeout / 4; }
+
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -84,7 +98,7 @@ public:
       store_seconds_ += seconds_since(start);
     };
     hooks.stop_requested = stop_signalled;
-    return comm::run_controller(ctx, dispatcher_, hooks, local);
+    return comm::run_controller(ctx, dispatcher_, hooks, trainer_watch(cfg_), local);
   }
 
   void report(comm::PoolExit exit) const {
@@ -217,7 +231,7 @@ int run_search(const comm::MpiContext& ctx, const config::Parsed<config::SearchC
 
   return run_together(ctx, "search", [&] {
     if (!ctx.is_controller()) {
-      comm::run_trainer(ctx, *evaluator, stop_signalled);
+      comm::run_trainer(ctx, *evaluator, stop_signalled, heartbeat_seconds(cfg));
       return kExitOk;
     }
     controller->report(controller->run(ctx, evaluator.get()));

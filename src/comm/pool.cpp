@@ -4,7 +4,9 @@
 #include <mpi.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <string>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -14,7 +16,7 @@
 namespace hpcnas::comm {
 namespace {
 
-enum Tag : int { kWork = 1, kStop = 2, kResult = 3, kStopping = 4 };
+enum Tag : int { kWork = 1, kStop = 2, kResult = 3, kStopping = 4, kAlive = 5 };
 
 /// Waits until a message from `source` (or any source) is pending, polling with a sleep that
 /// grows from 20 us to 1 ms: cheap on a shared node, at most 1 ms late. Returns false when
@@ -103,7 +105,8 @@ train::EvalResult unpack_result(const std::vector<char>& bytes) {
 }
 
 PoolExit run_controller(const MpiContext& ctx, search::Dispatcher& dispatcher,
-                        const ControllerHooks& hooks, train::Evaluator* local) {
+                        const ControllerHooks& hooks, const TrainerWatch& watch,
+                        train::Evaluator* local) {
   // Rank 0's time in the strategy (Dispatcher::accept observes, next_request proposes), handed
   // to the record of the result that caused it.
   double strategy_seconds = 0;
@@ -149,30 +152,108 @@ PoolExit run_controller(const MpiContext& ctx, search::Dispatcher& dispatcher,
   }
 
   const std::vector<char> no_more_work;
+  const int trainers = ctx.size() - 1;
   std::vector<bool> busy(ctx.size(), false);
+  std::vector<bool> lost(ctx.size(), false);
+  std::vector<train::EvalRequest> in_hand(ctx.size());
   std::vector<double> dispatched_at(ctx.size(), 0.0);
+  std::vector<double> last_heard(ctx.size(), 0.0);
+  int lost_count = 0;
   auto dispatch = [&](int trainer) {
     auto request = next_request();
     busy[trainer] = request.has_value();
-    dispatched_at[trainer] = train::unix_time();
-    if (request)
+    dispatched_at[trainer] = last_heard[trainer] = train::unix_time();
+    if (request) {
+      in_hand[trainer] = *request;
       send(pack_request(*request), trainer, kWork);
-    else
+    } else {
       send(no_more_work, trainer, kStop);
+    }
   };
   // Trainers still evaluating when the run ends (a stop, or a budget lowered on resume) are told
   // to stop; their results are dropped and stay owed in the checkpoint.
   auto stop_busy_trainers = [&] {
     for (int trainer = 1; trainer < ctx.size(); ++trainer)
-      if (busy[trainer])
+      if (busy[trainer] && !lost[trainer])
         send(no_more_work, trainer, kStop);
+  };
+  // A busy trainer unheard for watch.silence_seconds, or without a result watch.result_seconds
+  // after its request, is lost. Checked at most every 100 ms, and only when no message is
+  // pending, so heartbeats queued behind a slow checkpoint are read before anyone is judged.
+  double next_check = 0;
+  std::string lost_reason;
+  auto find_lost = [&]() -> int {
+    const double now = train::unix_time();
+    if (now < next_check)
+      return 0;
+    next_check = now + 0.1;
+    for (int trainer = 1; trainer < ctx.size(); ++trainer) {
+      if (!busy[trainer] || lost[trainer])
+        continue;
+      const double silent = now - last_heard[trainer];
+      const double waited = now - dispatched_at[trainer];
+      char reason[160];
+      if (watch.silence_seconds > 0 && silent > watch.silence_seconds)
+        std::snprintf(reason, sizeof reason, "unheard for %.1f s (--trainer-timeout %g)", silent,
+                      watch.silence_seconds);
+      else if (watch.result_seconds > 0 && waited > watch.result_seconds)
+        std::snprintf(reason, sizeof reason, "no result %.1f s after its request (limit %g s)",
+                      waited, watch.result_seconds);
+      else
+        continue;
+      lost_reason = reason;
+      return trainer;
+    }
+    return 0;
+  };
+  // Records the lost trainer's evaluation as lost (a child that killed its trainer, by memory
+  // for instance, would kill the next one too, so it is not handed out again) and tells the
+  // trainer to stop, in case it is alive but stuck. The search goes on with the others.
+  auto lose = [&](int trainer) {
+    train::EvalResult result;
+    result.id = in_hand[trainer].id;
+    result.genotype = in_hand[trainer].genotype;
+    result.status = train::EvalStatus::kLost;
+    result.rank = trainer;
+    result.started = dispatched_at[trainer];
+    result.finished = train::unix_time();
+    const int left = trainers - lost_count - 1;
+    result.message = "rank " + std::to_string(trainer) + " lost: " + lost_reason + "; " +
+                     std::to_string(left) + (left == 1 ? " trainer" : " trainers") + " left";
+    lost[trainer] = true;
+    busy[trainer] = false;
+    ++lost_count;
+    send(no_more_work, trainer, kStop);
+    train::ControllerTiming timing;
+    timing.dispatched = dispatched_at[trainer];
+    timing.received = result.finished;
+    accept(result);
+    record(result, timing);
+    if (lost_count == trainers && !dispatcher.done()) {
+      hooks.checkpoint(true);
+      throw std::runtime_error("every trainer was lost (the last: " + result.message +
+                               "); what was recorded is kept: continue with --resume");
+    }
+    hooks.checkpoint(false);
   };
   for (int trainer = 1; trainer < ctx.size(); ++trainer)
     dispatch(trainer);
   hooks.checkpoint(false);
   while (!dispatcher.done()) {
     MPI_Status status;
-    const bool arrived = wait_for_message(MPI_ANY_SOURCE, status, hooks.stop_requested);
+    int silent_trainer = 0;
+    const bool arrived = wait_for_message(MPI_ANY_SOURCE, status, [&] {
+      return hooks.stop_requested() || (silent_trainer = find_lost()) != 0;
+    });
+    if (!arrived && silent_trainer != 0) {
+      lose(silent_trainer);
+      continue;
+    }
+    const int trainer = arrived ? status.MPI_SOURCE : 0;
+    if (arrived && lost[trainer]) {
+      receive(status); // late word from a trainer already given up on: its evaluation is recorded
+      continue;
+    }
     if (!arrived || status.MPI_TAG == kStopping) {
       if (arrived)
         receive(status);
@@ -180,10 +261,14 @@ PoolExit run_controller(const MpiContext& ctx, search::Dispatcher& dispatcher,
       stop_busy_trainers();
       return PoolExit::kStopped;
     }
+    last_heard[trainer] = train::unix_time();
+    if (status.MPI_TAG == kAlive) {
+      receive(status);
+      continue;
+    }
     if (status.MPI_TAG != kResult)
       throw std::runtime_error("pool protocol: unexpected tag " + std::to_string(status.MPI_TAG) +
-                               " from rank " + std::to_string(status.MPI_SOURCE));
-    const int trainer = status.MPI_SOURCE;
+                               " from rank " + std::to_string(trainer));
     const train::EvalResult result = unpack_result(receive(status));
     train::ControllerTiming timing;
     timing.dispatched = dispatched_at[trainer];
@@ -198,9 +283,19 @@ PoolExit run_controller(const MpiContext& ctx, search::Dispatcher& dispatcher,
 }
 
 void run_trainer(const MpiContext& ctx, train::Evaluator& evaluator,
-                 const std::function<bool()>& stop_signalled) {
-  // A trainer abandons its child when signalled itself or when the controller says stop.
+                 const std::function<bool()>& stop_signalled, double heartbeat_seconds) {
+  // A trainer abandons its child when signalled itself or when the controller says stop. The
+  // same poll tells the controller, every heartbeat_seconds, that this trainer is alive.
+  double next_heartbeat = 0;
   evaluator.set_interrupt([&] {
+    if (heartbeat_seconds > 0) {
+      const double now = train::unix_time();
+      if (now >= next_heartbeat) {
+        if (next_heartbeat > 0)
+          send({}, 0, kAlive);
+        next_heartbeat = now + heartbeat_seconds;
+      }
+    }
     int stop = 0;
     MPI_Iprobe(0, kStop, MPI_COMM_WORLD, &stop, MPI_STATUS_IGNORE);
     return stop || stop_signalled();
@@ -219,6 +314,7 @@ void run_trainer(const MpiContext& ctx, train::Evaluator& evaluator,
       return;
     if (status.MPI_TAG != kWork)
       throw std::runtime_error("pool protocol: unexpected tag " + std::to_string(status.MPI_TAG));
+    next_heartbeat = 0; // the request itself restarted the controller's clock
     train::EvalResult result = evaluator.evaluate(unpack_request(bytes));
     if (result.status == train::EvalStatus::kInterrupted) {
       if (!told_controller && stop_signalled()) {

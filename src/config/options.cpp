@@ -174,7 +174,7 @@ const std::set<std::string> kNotDefining = {
     "budget",     "out",         "overwrite",         "resume",           "config",
     "help",       "threads",     "device",            "eval-timeout",     "fail-ids",
     "stop-skips", "stop-stable", "surrogate-seconds", "checkpoint-every", "checkpoint-seconds",
-    "export"};
+    "export",     "trainer-timeout"};
 // clang-format on
 
 /// Boost.Program_options 1.74 fills its error messages by replacing "%name%" placeholders until
@@ -316,6 +316,9 @@ Parsed<SearchConfig> parse_search(const std::vector<std::string>& args, const Op
   add("out", bound(&cfg.out), "HDF5 run file to create");
   add("overwrite", po::bool_switch(&cfg.overwrite), "replace an existing run file");
   add("fail-ids", bound(&cfg.fail_ids), "test hook: evaluation ids forced to fail, e.g. 2,5");
+  add("trainer-timeout", bound(&cfg.trainer_timeout),
+      "seconds a busy trainer may go unheard before its evaluation is recorded as lost "
+      "(0: never)");
   options.add(search);
   po::options_description checkpoints("Checkpoints and resume");
   auto add_checkpoint = checkpoints.add_options();
@@ -357,6 +360,7 @@ Parsed<SearchConfig> parse_search(const std::vector<std::string>& args, const Op
   require(cfg.train.learning_rate > 0, "--lr must be positive");
   require(cfg.train.threads >= 0, "--threads must be 0 (default) or positive");
   require(cfg.train.eval_timeout >= 0, "--eval-timeout must be 0 (none) or positive");
+  require(cfg.trainer_timeout >= 0, "--trainer-timeout must be 0 (never) or positive");
   require(cfg.train.latency_repeats >= 1, "--latency-repeats must be at least 1");
   require(cfg.train.latency_batch >= 1, "--latency-batch must be at least 1");
   require(cfg.surrogate.seconds >= 0, "--surrogate-seconds must not be negative");

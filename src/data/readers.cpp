@@ -4,13 +4,14 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include <zlib.h>
 
-#include "hpcnas/data/dataset.hpp"
-#include "memory.hpp"
+#include "raw_readers.hpp"
 
-namespace hpcnas::data {
+namespace hpcnas::data::detail {
 namespace {
 
 namespace fs = std::filesystem;
@@ -102,7 +103,9 @@ void check_labels(const std::uint8_t* labels, std::size_t n, const std::string& 
 
 } // namespace
 
-Dataset read_idx(const std::string& images_path, const std::string& labels_path) {
+std::vector<std::uint8_t> read_idx_raw(const std::string& images_path,
+                                       const std::string& labels_path,
+                                       const PixelBuffer& pixels_for) {
   GzReader images_file(images_path);
   const auto images_magic = images_file.read_u32("magic");
   if (images_magic != kIdxImagesMagic) {
@@ -133,39 +136,30 @@ Dataset read_idx(const std::string& images_path, const std::string& labels_path)
                           " holds " + std::to_string(n) + " images");
   }
 
-  // Read straight into the tensor: on a fresh process, touching memory is a large part of the
-  // cost, so the pixels are written exactly once.
-  const auto count = static_cast<std::int64_t>(n);
+  // Read straight into the caller's memory: on a fresh process, touching memory is a large part
+  // of the cost, so the pixels are written exactly once.
   const std::uint64_t pixel_bytes = n * height * width;
-  torch::Tensor images;
-  try {
-    images = detail::empty_for_data(
-        {count, 1, static_cast<std::int64_t>(height), static_cast<std::int64_t>(width)},
-        torch::kUInt8);
-  } catch (const c10::Error&) {
-    fail(images_path, "cannot allocate the " + std::to_string(pixel_bytes) +
-                          " bytes of pixels that the header claims");
-  }
-  const auto got = images_file.read(images.data_ptr<std::uint8_t>(), pixel_bytes);
+  std::uint8_t* pixels = pixels_for({static_cast<std::int64_t>(n), 1,
+                                     static_cast<std::int64_t>(height),
+                                     static_cast<std::int64_t>(width)},
+                                    images_path);
+  const auto got = images_file.read(pixels, pixel_bytes);
   if (got != pixel_bytes) {
     fail(images_path, "truncated: expected " + std::to_string(pixel_bytes) +
                           " bytes of pixels, got " + std::to_string(got));
   }
-  std::vector<std::uint8_t> label_bytes(n);
-  const auto got_labels = labels_file.read(label_bytes.data(), n);
+  std::vector<std::uint8_t> labels(n);
+  const auto got_labels = labels_file.read(labels.data(), n);
   if (got_labels != n) {
     fail(labels_path, "truncated: expected " + std::to_string(n) + " bytes of labels, got " +
                           std::to_string(got_labels));
   }
-  check_labels(label_bytes.data(), n, labels_path, "index");
-
-  Dataset out;
-  out.images = images;
-  out.labels = torch::from_blob(label_bytes.data(), {count}, torch::kUInt8).to(torch::kInt64);
-  return out;
+  check_labels(labels.data(), n, labels_path, "index");
+  return labels;
 }
 
-Dataset read_cifar10(const std::vector<std::string>& batch_paths) {
+std::vector<std::uint8_t> read_cifar10_raw(const std::vector<std::string>& batch_paths,
+                                           const PixelBuffer& pixels_for) {
   if (batch_paths.empty()) {
     throw DataError("CIFAR-10: no batch files given");
   }
@@ -188,9 +182,8 @@ Dataset read_cifar10(const std::vector<std::string>& batch_paths) {
   }
 
   const auto n = static_cast<std::int64_t>(total / kCifarRecordBytes);
-  auto images = detail::empty_for_data({n, 3, 32, 32}, torch::kUInt8);
+  std::uint8_t* pixels = pixels_for({n, 3, 32, 32}, batch_paths.front());
   std::vector<std::uint8_t> labels(static_cast<std::size_t>(n));
-  auto* pixels = images.data_ptr<std::uint8_t>();
   std::int64_t record = 0;
   for (std::size_t i = 0; i < batch_paths.size(); ++i) {
     const auto& path = batch_paths[i];
@@ -211,11 +204,7 @@ Dataset read_cifar10(const std::vector<std::string>& batch_paths) {
     check_labels(labels.data() + (record - records), static_cast<std::size_t>(records), path,
                  "record");
   }
-
-  Dataset out;
-  out.images = images;
-  out.labels = torch::from_blob(labels.data(), {n}, torch::kUInt8).to(torch::kInt64);
-  return out;
+  return labels;
 }
 
-} // namespace hpcnas::data
+} // namespace hpcnas::data::detail

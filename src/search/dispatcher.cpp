@@ -34,7 +34,8 @@ void Dispatcher::accept(const train::EvalResult& result) {
 
 void Dispatcher::replay(const train::EvalResult& recorded_row) {
   accept(recorded_row);
-  next_request();
+  if (recorded_row.status != train::EvalStatus::kLost) // a lost trainer asked for nothing more
+    next_request();
 }
 
 void Dispatcher::owe_outstanding() {

@@ -18,13 +18,15 @@ const char* status_name(EvalStatus status) {
     return "timeout";
   case EvalStatus::kInterrupted:
     return "interrupted";
+  case EvalStatus::kLost:
+    return "lost";
   }
   return "unknown";
 }
 
 EvalStatus status_from_name(const std::string& name) {
   for (EvalStatus s : {EvalStatus::kOk, EvalStatus::kDiverged, EvalStatus::kError,
-                       EvalStatus::kTimeout, EvalStatus::kInterrupted})
+                       EvalStatus::kTimeout, EvalStatus::kInterrupted, EvalStatus::kLost})
     if (name == status_name(s))
       return s;
   throw std::invalid_argument("unknown evaluation status '" + name + "'");

@@ -4,6 +4,8 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <functional>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -47,16 +49,22 @@ torch::Tensor batch_of(const torch::Tensor& images, const torch::Tensor& index) 
   return model::to_channels_last(images.index_select(0, index));
 }
 
-double validation_accuracy(model::Network& net, const data::Dataset& val, int batch_size) {
+/// Accuracy on `val`, or nothing when `interrupted` said so between batches (polled there too,
+/// so that a trainer validating a large child still answers a stop and sends its heartbeats).
+std::optional<double> validation_accuracy(model::Network& net, const data::Dataset& val,
+                                          int batch_size, const std::function<bool()>& interrupted) {
   torch::NoGradGuard no_grad;
   net->eval();
   const std::int64_t n = val.size();
   if (n == 0) {
-    return 0;
+    return 0.0;
   }
   const std::int64_t batch = std::max(batch_size, 256);
   std::int64_t correct = 0;
   for (std::int64_t start = 0; start < n; start += batch) {
+    if (interrupted()) {
+      return std::nullopt;
+    }
     const std::int64_t end = std::min(n, start + batch);
     auto x = model::to_channels_last(val.images.slice(0, start, end));
     auto pred = net->forward(x).argmax(1);
@@ -185,7 +193,14 @@ private:
       }
     }
     result.train_seconds = seconds_since(start);
-    result.val_accuracy = validation_accuracy(net, splits_.validation, tc.batch_size);
+    const auto accuracy = validation_accuracy(net, splits_.validation, tc.batch_size,
+                                              [this] { return interrupted(); });
+    if (!accuracy) {
+      result.status = EvalStatus::kInterrupted;
+      result.message = "interrupted during validation";
+      return;
+    }
+    result.val_accuracy = *accuracy;
     result.latency_ms = latency_ms(net, splits_, tc.latency_batch, tc.latency_repeats);
     result.status = EvalStatus::kOk;
   }

@@ -98,6 +98,41 @@ search --resume truncated.h5 >out.txt 2>err.txt
 check "truncated checkpoint exits 2" [ $? -eq 2 ]
 check "truncated checkpoint named" grep -q "truncated.h5.ckpt" err.txt
 
+# flip_byte CHECKPOINT: inverts one byte in the middle of the checkpoint's payload, a damage
+# that leaves the HDF5 file readable: only the checksum can tell.
+flip_byte() {
+  $PY - "$1" <<'PY'
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    d = f["payload"]
+    at = d.id.get_offset() + d.shape[0] // 2
+with open(sys.argv[1], "r+b") as f:
+    f.seek(at)
+    byte = f.read(1)[0]
+    f.seek(at)
+    f.write(bytes([byte ^ 0xFF]))
+PY
+}
+cp term-evolution.h5 flipped.h5
+cp term-evolution.h5.ckpt flipped.h5.ckpt.prev
+cp term-evolution.h5.ckpt flipped.h5.ckpt
+flip_byte flipped.h5.ckpt
+search --resume flipped.h5 --budget 70 >out.txt 2>err.txt
+check "flipped byte: exits 0 from the previous checkpoint" [ $? -eq 0 ]
+check "flipped byte: the checksum is named" grep -q "flipped.h5.ckpt' fails its checksum" out.txt
+check "flipped byte: run completes" unique_ids flipped.h5 70
+
+# Both checkpoints damaged: one line naming both, exit 2, and not a byte of the run file changed.
+cp term-evolution.h5 damaged.h5
+cp term-evolution.h5.ckpt damaged.h5.ckpt
+flip_byte damaged.h5.ckpt
+head -c 3000 term-evolution.h5.ckpt >damaged.h5.ckpt.prev
+cp damaged.h5 damaged-before.h5
+search --resume damaged.h5 >out.txt 2>err.txt
+check "both damaged: exits 2" [ $? -eq 2 ]
+check "both damaged: one line naming both" [ "$(grep -c "damaged.h5.ckpt.*damaged.h5.ckpt.prev" err.txt)" -eq 1 ]
+check "both damaged: the run file is untouched" cmp -s damaged.h5 damaged-before.h5
+
 cp full-random.h5 schema.h5
 $PY -c "import h5py; h5py.File('schema.h5','r+').attrs['schema_version'] = 99"
 search --resume schema.h5 >out.txt 2>err.txt

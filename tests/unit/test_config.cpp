@@ -43,7 +43,8 @@ TEST_CASE("--help lists every option with its default", "[config]") {
   CHECK(p.help);
   for (const char* option :
        {"--strategy", "--budget", "--seed", "--out", "--dataset", "--val-size", "--train-subset",
-        "--epochs", "--eval-timeout", "--reward", "--surrogate-seconds", "--config"})
+        "--epochs", "--eval-timeout", "--trainer-timeout", "--reward", "--surrogate-seconds",
+        "--config"})
     CHECK_THAT(p.help_text, Catch::Contains(option));
   CHECK_THAT(p.help_text, Catch::Contains("(=20)")); // the budget's default
 }

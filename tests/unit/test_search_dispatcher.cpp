@@ -94,3 +94,56 @@ TEST_CASE("the budget bounds the ids handed out", "[search]") {
   CHECK(d.next_request());
   CHECK_FALSE(d.next_request());
 }
+
+TEST_CASE("a lost evaluation replays without the request its trainer never asked for",
+          "[search]") {
+  train::SurrogateEvaluator evaluator(0, {}, 1);
+  config::SearchConfig cfg;
+  cfg.strategy = "evolution";
+  cfg.evolution.population = 4;
+  cfg.evolution.sample = 2;
+  constexpr std::int64_t kBudget = 12;
+
+  // Two trainers primed, then the checkpoint; the second trainer dies and its evaluation is
+  // recorded as lost; the first goes on alone.
+  auto live_strategy = search::make_strategy(cfg);
+  search::Dispatcher live(*live_strategy, kBudget, cfg.seed);
+  auto first = live.next_request();
+  const auto second = live.next_request();
+  const search::DispatchState checkpoint = live.save();
+  std::vector<train::EvalResult> rows;
+  train::EvalResult lost;
+  lost.id = second->id;
+  lost.genotype = second->genotype;
+  lost.status = train::EvalStatus::kLost;
+  live.accept(lost);
+  rows.push_back(lost);
+  for (int i = 0; i < 5; ++i) {
+    rows.push_back(evaluator.evaluate(*first));
+    live.accept(rows.back());
+    first = live.next_request();
+  }
+  CHECK(live.outstanding() == 1);
+
+  auto strategy = search::make_strategy(cfg);
+  search::Dispatcher resumed(*strategy, kBudget, cfg.seed);
+  resumed.restore(checkpoint);
+  for (const auto& row : rows)
+    resumed.replay(row);
+  resumed.owe_outstanding();
+  CHECK(resumed.recorded() == live.recorded());
+  REQUIRE(resumed.outstanding() == 1);
+  const auto again = resumed.next_request();
+  REQUIRE(again);
+  CHECK(again->id == first->id);
+  CHECK(again->genotype == first->genotype);
+  // Both go on proposing the same architectures under the same ids.
+  live.accept(evaluator.evaluate(*first));
+  resumed.accept(evaluator.evaluate(*again));
+  const auto live_next = live.next_request();
+  const auto resumed_next = resumed.next_request();
+  REQUIRE(live_next);
+  REQUIRE(resumed_next);
+  CHECK(resumed_next->id == live_next->id);
+  CHECK(resumed_next->genotype == live_next->genotype);
+}

@@ -7,6 +7,7 @@
 ///   trainer -> controller  tag kResult  one packed EvalResult (fixed fields, then genotype
 ///                                       encoding, then the failure message)
 ///   trainer -> controller  tag kStopping (empty) the trainer was signalled: stop the run
+///   trainer -> controller  tag kAlive    (empty) heartbeat while evaluating
 /// Each trainer holds at most one request. The controller primes every trainer from the
 /// Dispatcher, then for each result that arrives: accepts it, hands that trainer its next request
 /// (or kStop when none is left), and only then records the result (the run file is flushed), so
@@ -16,6 +17,11 @@
 /// are dropped (the checkpoint owes them to the resumed run). Waiting is
 /// by polling with a short sleep, so an idle controller does not take a core from trainers that
 /// share its node.
+///
+/// A trainer that dies (killed, its node lost) while the launcher keeps the job alive (Open MPI's
+/// --enable-recovery, srun --no-kill) sends nothing more: once it is unheard past the
+/// TrainerWatch limits, its evaluation is recorded as `lost`, it gets no more work, and the search
+/// finishes with the trainers left. Every trainer lost is an error (the run can be resumed).
 
 #include <cstdint>
 #include <functional>
@@ -38,16 +44,24 @@ struct ControllerHooks {
   std::function<bool()> stop_requested;
 };
 
+/// When rank 0 gives up on a busy trainer; 0 turns a limit off.
+struct TrainerWatch {
+  double silence_seconds = 0; ///< no heartbeat nor result for this long
+  double result_seconds = 0;  ///< no result this long after the request
+};
+
 enum class PoolExit { kCompleted, kStopped };
 
 /// Rank 0. `local` evaluates on rank 0 itself when the world has one rank (may be null otherwise).
 PoolExit run_controller(const MpiContext& ctx, search::Dispatcher& dispatcher,
-                        const ControllerHooks& hooks, train::Evaluator* local);
+                        const ControllerHooks& hooks, const TrainerWatch& watch,
+                        train::Evaluator* local);
 
 /// Ranks 1..N-1: evaluate requests until told to stop. `stop_signalled` is polled during
-/// training too: a signalled trainer abandons its child and tells the controller.
+/// training too: a signalled trainer abandons its child and tells the controller. While
+/// evaluating, a heartbeat goes to the controller every `heartbeat_seconds` (0: none).
 void run_trainer(const MpiContext& ctx, train::Evaluator& evaluator,
-                 const std::function<bool()>& stop_signalled);
+                 const std::function<bool()>& stop_signalled, double heartbeat_seconds);
 
 /// Byte packing of the protocol's messages (exposed for the unit test of the wire format).
 std::vector<char> pack_request(const train::EvalRequest& request);

@@ -87,6 +87,7 @@ struct SearchConfig {
   std::string resume;              ///< run file to continue (its checkpoint is beside it)
   int checkpoint_every = 10;       ///< results between checkpoints
   double checkpoint_seconds = 300; ///< seconds between checkpoints
+  double trainer_timeout = 60;     ///< a busy trainer silent this long is lost; 0 = never
   DataConfig data;
   NetworkConfig network;
   TrainConfig train;

@@ -3,21 +3,15 @@
 /// CIFAR-10 binary batches, and a small generated synthetic set. Each rank loads its data once.
 
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <torch/torch.h>
 
 #include "hpcnas/config/search_config.hpp"
+#include "hpcnas/data/data_error.hpp"
 
 namespace hpcnas::data {
-
-/// A missing, truncated or malformed data file; the message names the file.
-class DataError : public std::runtime_error {
-public:
-  using std::runtime_error::runtime_error;
-};
 
 /// Images as float32 [N, C, H, W], normalised per channel to zero mean and unit variance
 /// (statistics of the training part); labels as int64 [N].

@@ -3,7 +3,7 @@
 /// through the same code: which ids are out, which are owed to a trainer, what to hand out next.
 ///
 /// The rule a live run follows, and a replay repeats: after each result is accepted, the trainer
-/// that returned it asks for its next request. A request is taken from the owed queue first
+/// that returned it asks for its next request (unless it was recorded as lost: then nobody does). A request is taken from the owed queue first
 /// (evaluations handed out before a restart and never returned), else proposed by the strategy
 /// while fewer than `budget` ids were handed out. Because proposals depend only on the strategy's
 /// state and the order of results, replaying the recorded results in order after the newest

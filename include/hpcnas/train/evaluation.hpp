@@ -20,9 +20,10 @@ enum class EvalStatus : std::int32_t {
   kError = 2,       ///< an exception while building, training or measuring
   kTimeout = 3,     ///< ran past --eval-timeout
   kInterrupted = 4, ///< abandoned because the run is stopping; never recorded
+  kLost = 5,        ///< its trainer died or went silent; recorded by rank 0, not retried
 };
 
-/// "ok", "diverged", "error", "timeout", "interrupted".
+/// "ok", "diverged", "error", "timeout", "interrupted", "lost".
 const char* status_name(EvalStatus status);
 /// Inverse of status_name; throws std::invalid_argument for an unknown name.
 EvalStatus status_from_name(const std::string& name);
@@ -69,8 +70,9 @@ class Evaluator {
 public:
   virtual ~Evaluator() = default;
   virtual EvalResult evaluate(const EvalRequest& request) = 0;
-  /// A check the evaluator polls (between minibatches, or while it waits): when it returns true
-  /// the evaluation is abandoned with status kInterrupted.
+  /// A check the evaluator polls at least every few seconds (between minibatches and validation
+  /// batches, or while it waits): when it returns true the evaluation is abandoned with status
+  /// kInterrupted. The pool's trainers also send their heartbeats from it.
   virtual void set_interrupt(std::function<bool()> interrupt) { interrupt_ = std::move(interrupt); }
 
 protected:

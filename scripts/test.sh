@@ -2,8 +2,9 @@
 # Installs what is missing, builds, and runs every unit, MPI and command-line test with ctest.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
-# The SLURM tests start a one-host SLURM; the scaling plots need matplotlib.
-hpcnas_install slurm-wlm munge python3-matplotlib
+# The SLURM tests start a one-host SLURM; the scaling plots need matplotlib; the fuzz targets
+# (replayed over their corpus) need clang and libFuzzer.
+hpcnas_install slurm-wlm munge python3-matplotlib clang libclang-rt-14-dev
 hpcnas_build
 cd "$HPCNAS_BUILD"
 ctest --output-on-failure -j "$(nproc)" "$@"

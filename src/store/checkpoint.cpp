@@ -5,6 +5,8 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <utility>
 
 #include "hpcnas/space/byte_stream.hpp"
 #include "hpcnas/store/hdf5_handle.hpp"
@@ -14,8 +16,82 @@ namespace {
 
 using hdf5::check;
 
+constexpr std::uint64_t kFnvOffset = 0xcbf29ce484222325ULL;
+
+std::uint64_t fnv1a(std::uint64_t hash, const char* data, std::size_t size) {
+  for (std::size_t i = 0; i < size; ++i) {
+    hash ^= static_cast<unsigned char>(data[i]);
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
+std::string hex(std::uint64_t hash) {
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
+  return text;
+}
+
 constexpr const char* kPayload = "payload";
 constexpr const char* kSearch = "search";
+
+// A checkpoint file starts with a 512-byte HDF5 user block that HDF5 leaves alone, holding a
+// seal: kSealMagic, then the FNV-1a checksum and the length of the rest of the file. The seal
+// is checked before HDF5 reads a byte: HDF5 1.10 can loop forever on a damaged file (found by
+// fuzzing: a corrupt global heap under a string attribute), so no damaged file may reach it.
+constexpr hsize_t kSealBytes = 512;
+constexpr const char kSealMagic[] = "hpcnas checkpoint seal 1\n";
+
+std::string seal_text(const std::string& checksum, std::uintmax_t length) {
+  return kSealMagic + checksum + " " + std::to_string(length) + "\n";
+}
+
+/// FNV-1a over the bytes of `path` after the seal, and their count.
+std::pair<std::string, std::uintmax_t> checksum_after_seal(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw StoreError("checkpoint '" + path + "': cannot open it");
+  in.seekg(static_cast<std::streamoff>(kSealBytes));
+  std::uint64_t hash = kFnvOffset;
+  std::uintmax_t length = 0;
+  std::vector<char> buffer(1 << 20);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    const auto got = static_cast<std::size_t>(in.gcount());
+    hash = fnv1a(hash, buffer.data(), got);
+    length += got;
+  }
+  return {hex(hash), length};
+}
+
+/// Writes the seal of a closed checkpoint file into its user block.
+void seal(const std::string& path) {
+  const auto [checksum, length] = checksum_after_seal(path);
+  const std::string text = seal_text(checksum, length);
+  std::fstream out(path, std::ios::in | std::ios::out | std::ios::binary);
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  out.flush();
+  if (!out)
+    throw StoreError("checkpoint '" + path + "': cannot write its seal");
+}
+
+/// Throws StoreError unless `path` carries a seal that matches the rest of the file.
+void check_seal(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw StoreError("checkpoint '" + path + "': cannot open it");
+  std::string head(kSealBytes, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  const std::string magic = kSealMagic;
+  if (in.gcount() < static_cast<std::streamsize>(magic.size()) ||
+      head.compare(0, magic.size(), magic) != 0)
+    throw StoreError("checkpoint '" + path +
+                     "' has no seal: damaged, or an unsealed checkpoint of an older hpcnas "
+                     "(schema 1)");
+  const auto [checksum, length] = checksum_after_seal(path);
+  if (head.compare(0, head.find('\n', magic.size()) + 1, seal_text(checksum, length)) != 0)
+    throw StoreError("checkpoint '" + path + "' fails its checksum (damaged or cut short)");
+}
 
 /// What a checkpoint file holds besides its schema version and checksum.
 struct Envelope {
@@ -96,7 +172,9 @@ void sync_path(const std::string& path) {
 void write_file(const std::string& path, const Envelope& envelope) {
   const auto& payload = envelope.payload;
   hdf5::silence_errors();
-  hdf5::File file(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
+  const hdf5::PropertyList create(check(H5Pcreate(H5P_FILE_CREATE), "H5Pcreate", path, "/"));
+  check(H5Pset_userblock(create.get(), kSealBytes), "H5Pset_userblock", path, "/");
+  hdf5::File file(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, create.get(), H5P_DEFAULT),
                         "H5Fcreate", path, "/"));
   {
     const hsize_t size = payload.size();
@@ -118,10 +196,12 @@ void write_file(const std::string& path, const Envelope& envelope) {
   // HDF5 writes most of the file when it closes: a close that fails (a full disk) must not
   // let this file replace a good checkpoint.
   check(file.close(), "H5Fclose", path, "/");
+  seal(path);
 }
 
 /// The payload of a checkpoint file of `kind`, after its schema version and checksum passed.
 std::vector<char> read_payload(const std::string& path, const std::string& kind) {
+  check_seal(path);
   hdf5::silence_errors();
   hdf5::File file(check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen", path, "/"));
   const int version = hdf5::read_int_attribute(file.get(), "schema_version", path);
@@ -214,14 +294,12 @@ std::optional<Loaded<T>> load_newest(const std::string& run_file, const std::str
 } // namespace
 
 std::string fnv1a_hex(const std::string& data) {
-  std::uint64_t hash = 0xcbf29ce484222325ULL;
-  for (unsigned char c : data) {
-    hash ^= c;
-    hash *= 0x100000001b3ULL;
-  }
-  char text[17];
-  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
-  return text;
+  return hex(fnv1a(kFnvOffset, data.data(), data.size()));
+}
+
+void write_checkpoint_file(const std::string& path, const std::string& kind,
+                           const std::vector<char>& payload) {
+  write_file(path, {kind, {}, payload});
 }
 
 std::string checkpoint_path(const std::string& run_file) { return run_file + ".ckpt"; }

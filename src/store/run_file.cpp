@@ -172,6 +172,14 @@ std::int64_t RunFile::rows() const { return impl_->evaluations.rows(); }
 const std::string& RunFile::path() const { return impl_->path; }
 
 train::EvalResult EvaluationTable::result(std::size_t row) const {
+  try {
+    return parse_row(row);
+  } catch (const std::exception& e) { // SpaceError, an unknown status, a short column
+    throw StoreError("run file '" + path + "': row " + std::to_string(row) + ": " + e.what());
+  }
+}
+
+train::EvalResult EvaluationTable::parse_row(std::size_t row) const {
   train::EvalResult r;
   r.id = id.at(row);
   r.genotype = space::Genotype::parse(genotype.at(row));
@@ -193,6 +201,7 @@ EvaluationTable read_evaluations(const std::string& path) {
   const hdf5::File file = open_read_only(path);
   const TableReader reader(file.get(), path, kEvaluations, kEvaluationColumns);
   EvaluationTable t;
+  t.path = path;
   reader.read("id", t.id);
   reader.read("genotype", t.genotype);
   reader.read("reward", t.reward);

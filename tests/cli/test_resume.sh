@@ -78,6 +78,13 @@ echo "not hdf5" >garbage.h5
 search --resume garbage.h5 >out.txt 2>err.txt
 check "not a run file exits 2" [ $? -eq 2 ]
 check "not a run file named once" [ "$(grep -c garbage.h5 err.txt)" -eq 1 ]
+# A run file whose B-tree is damaged (an input the run-file fuzz target found): HDF5 cannot
+# close it, which once crashed the process at exit after its error line.
+cp "$(dirname "${BASH_SOURCE[0]}")/../fuzz/corpus/run_file/regression-hdf5-leak-closing-damaged-file" \
+  damaged.h5
+search --resume damaged.h5 >out.txt 2>err.txt
+check "damaged run file exits 2" [ $? -eq 2 ]
+check "damaged run file named once" [ "$(grep -c damaged.h5 err.txt)" -eq 1 ]
 search --resume term-rl.h5 --seed 8 >out.txt 2>err.txt
 check "changed --seed exits 2" [ $? -eq 2 ]
 check "changed --seed named" grep -q -- "--seed (run file 7, now 8)" err.txt

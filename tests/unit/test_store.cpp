@@ -502,6 +502,37 @@ TEST_CASE("DARTS checkpoints round-trip, fall back to the previous one, and keep
   CHECK_THROWS_WITH(load_checkpoint(run), Catch::Contains("is of a darts run, not of a search run"));
 }
 
+TEST_CASE("a checkpoint damaged anywhere fails its seal before HDF5 reads it", "[store]") {
+  TempDir dir;
+  const std::string run = dir.file("sealed.h5");
+  write_checkpoint(run, "train", EpochCheckpoint{std::vector<char>(5000, 'x'), "hash", 1, 2});
+  const auto size = fs::file_size(checkpoint_path(run));
+  // One byte flipped in the HDF5 superblock, in the metadata, in the payload, and the file cut
+  // short: each refused by the seal, with the same message.
+  for (const std::uintmax_t at : {std::uintmax_t{520}, size - 100, size / 2, size}) {
+    const std::string damaged = dir.file("damaged.h5");
+    fs::copy_file(checkpoint_path(run), checkpoint_path(damaged),
+                  fs::copy_options::overwrite_existing);
+    if (at == size) {
+      fs::resize_file(checkpoint_path(damaged), size - 1);
+    } else {
+      std::fstream f(checkpoint_path(damaged), std::ios::in | std::ios::out | std::ios::binary);
+      f.seekg(static_cast<std::streamoff>(at));
+      const char byte = static_cast<char>(f.get() ^ 0x20);
+      f.seekp(static_cast<std::streamoff>(at));
+      f.put(byte);
+    }
+    CHECK_THROWS_WITH(load_epoch_checkpoint(damaged, "train"),
+                      Catch::Contains("fails its checksum (damaged or cut short)"));
+  }
+  // A file without the seal (the checkpoints of schema 1) is named as such.
+  {
+    std::fstream f(checkpoint_path(run), std::ios::in | std::ios::out | std::ios::binary);
+    f.write("HDF", 3);
+  }
+  CHECK_THROWS_WITH(load_epoch_checkpoint(run, "train"), Catch::Contains("has no seal"));
+}
+
 TEST_CASE("a run file created anew drops the checkpoints of the run it replaced", "[store]") {
   TempDir dir;
   const std::string run = dir.file("replaced.h5");

@@ -1,7 +1,9 @@
 #pragma once
 /// Checkpoints of a run, beside its run file: `<run>.ckpt` and the one before, `<run>.ckpt.prev`.
 /// Each is a small HDF5 file holding one payload and, as attributes of `/`, its schema version,
-/// checksum, kind ("search" or "darts") and readable progress:
+/// checksum, kind ("search", "darts" or "train") and readable progress. Its first 512 bytes (an
+/// HDF5 user block) hold a seal, the checksum of the rest of the file, checked before HDF5 opens
+/// it: a truncated or damaged checkpoint is refused without being parsed.
 ///  - search: the controller's DispatchState with the strategy's state and the hash of the
 ///    search-defining options; attributes next_id and recorded;
 ///  - darts and train: the serialised state of the supernet search or of the final training and
@@ -18,7 +20,7 @@
 
 namespace hpcnas::store {
 
-inline constexpr int kCheckpointSchemaVersion = 1;
+inline constexpr int kCheckpointSchemaVersion = 2; ///< 2: sealed
 
 /// A checkpoint of `hpcnas search`.
 struct Checkpoint {
@@ -64,5 +66,9 @@ std::optional<Loaded<EpochCheckpoint>> load_epoch_checkpoint(const std::string& 
 
 /// FNV-1a 64-bit hash, as 16 hex digits: checksums and the configuration hash.
 std::string fnv1a_hex(const std::string& data);
+
+/// A sealed checkpoint file holding `payload` as it is (for the fuzz target of the readers).
+void write_checkpoint_file(const std::string& path, const std::string& kind,
+                           const std::vector<char>& payload);
 
 } // namespace hpcnas::store

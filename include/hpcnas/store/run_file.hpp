@@ -55,9 +55,14 @@ struct EvaluationTable {
   std::vector<double> received;
   std::vector<double> rank0_strategy_seconds;
   std::vector<double> rank0_store_seconds;
+  std::string path; ///< the run file it was read from
   std::size_t rows() const { return id.size(); }
-  /// Row `row` as the result it recorded (resume replays these).
+  /// Row `row` as the result it recorded (resume replays these). A row that does not parse (a
+  /// damaged genotype or status) is a StoreError naming the file and the row.
   train::EvalResult result(std::size_t row) const;
+
+private:
+  train::EvalResult parse_row(std::size_t row) const;
 };
 
 /// The columns of /controller, read back whole.

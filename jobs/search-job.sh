@@ -85,22 +85,39 @@ hpcnas_run_and_requeue() {
   fi
   local log
   log=$(mktemp)
+  # Measured with SLURM 22.05: a job requeued before its time limit is sent its --signal the
+  # moment it restarts, and never again. That signal would kill a task before hpcnas is ready for
+  # it, or stop the run a second after it started, round after round. So a restarted job's tasks
+  # start with USR1 ignored (hpcnas keeps an ignored signal ignored) and the run stops at the time
+  # limit's SIGTERM instead, on which hpcnas checkpoints the same way (within KillWait, 30 s by
+  # default). This script and its tee outlive that SIGTERM, to requeue the job.
+  local -a command=("$hpcnas")
+  if [ "${SLURM_RESTART_COUNT:-0}" -gt 0 ]; then
+    # shellcheck disable=SC2016 # expanded by the task's shell
+    command=(/bin/sh -c 'trap "" USR1; exec "$0" "$@"' "$hpcnas")
+  fi
+  local terminated=0
+  trap 'terminated=1' TERM
   # Debian's Open MPI starts under srun through PMIx (pmi2 does not work with it). A task that
-  # dies (SLURM's signal can reach a task before hpcnas starts) ends the whole step at once, so
-  # the others do not wait for it in MPI until the time limit and the job can requeue.
+  # dies ends the whole step at once, so the others do not wait for it in MPI until the time
+  # limit and the job can requeue.
   local status
   if [ "${LAUNCH:-srun}" = mpirun ]; then
-    mpirun "$hpcnas" "$@" | tee "$log" && status=0 || status=${PIPESTATUS[0]}
-  else
-    srun --mpi=pmix --kill-on-bad-exit=1 "$hpcnas" "$@" | tee "$log" && status=0 ||
+    mpirun "${command[@]}" "$@" | (trap '' TERM; exec tee "$log") && status=0 ||
       status=${PIPESTATUS[0]}
+  else
+    srun --mpi=pmix --kill-on-bad-exit=1 "${command[@]}" "$@" | (trap '' TERM; exec tee "$log") &&
+      status=0 || status=${PIPESTATUS[0]}
   fi
+  trap - TERM
   # hpcnas exits 0 when a signal stopped it after a checkpoint. A signal that lands before hpcnas
-  # can catch it (a requeued job starting on a busy node) kills the step instead (status above
-  # 128). Either way the run file and its checkpoint are intact: continue in a requeued job.
+  # can catch it kills the step instead (status above 128), and the time limit may end the step
+  # with any status. Either way the run file and its checkpoint are intact: continue in a
+  # requeued job.
   local stopped=0
   if [ "$status" = 0 ] && grep -q "^\[hpcnas\] stopped by signal" "$log"; then stopped=1; fi
   [ "$status" -gt 128 ] && stopped=1
+  [ "$terminated" = 1 ] && stopped=1
   rm -f "$log"
   if [ "$stopped" = 1 ] && [ "${REQUEUE:-1}" = 1 ]; then
     echo "hpcnas job ${SLURM_JOB_ID:-}: stopped before the end, requeueing"

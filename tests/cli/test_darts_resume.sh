@@ -28,7 +28,9 @@ check "uninterrupted search has $EPOCHS epochs" [ "$(epochs full.h5)" -eq "$EPOC
 darts "${args[@]}" --out term.h5 >term.log 2>&1 &
 launcher=$!
 wait_epochs term.h5 1
-kill -TERM $(ranks_of term.h5)
+# Twice at once, as at SLURM's time limit (its step daemon and srun each send one): one stop.
+pids=$(ranks_of term.h5)
+kill -TERM $pids; kill -TERM $pids
 wait $launcher
 code=$?
 check "SIGTERM exits 0 (got $code)" [ "$code" -eq 0 ]

@@ -146,4 +146,18 @@ search --resume schema.h5 >out.txt 2>err.txt
 check "other schema version exits 2" [ $? -eq 2 ]
 check "other schema version named" grep -q "schema version 99" err.txt
 
+# A requeued SLURM job starts its tasks with USR1 ignored (jobs/search-job.sh): hpcnas keeps it
+# ignored and runs to its budget.
+timeout 300 "$MPIEXEC" -n 2 --oversubscribe /bin/sh -c 'trap "" USR1; exec "$0" "$@"' "$HPCNAS" \
+  search --evaluator surrogate --surrogate-seconds 0.1 --budget 40 --out ignored.h5 \
+  >ignored.log 2>&1 &
+launcher=$!
+wait_rows ignored.h5 5
+kill -USR1 $(ranks_of ignored.h5)
+wait $launcher
+code=$?
+check "an inherited ignored USR1 stays ignored (exit $code)" [ "$code" -eq 0 ]
+check "an ignored USR1 stops nothing" [ "$(grep -c "stopped by signal" ignored.log)" -eq 0 ]
+check "the run ignoring USR1 reaches its budget" [ "$(rows ignored.h5)" -eq 40 ]
+
 finish

@@ -4,7 +4,7 @@
 
 namespace hpcnas::app {
 
-/// Installs the handlers for SIGTERM and SIGUSR1.
+/// Installs the handlers for SIGTERM and SIGUSR1, except for one inherited as ignored.
 void install_stop_signals();
 /// Whether a stop signal arrived.
 bool stop_signalled();

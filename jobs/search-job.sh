@@ -13,6 +13,8 @@
 #   HPCNAS_ARGS  further options for a new run, e.g. "--evaluator surrogate"
 #   LAUNCH  srun (default) or mpirun
 #   REQUEUE 1 (default): requeue this job when stopped early; 0: leave that to a chain (chain.sh)
+#   STOP_MARGIN  seconds before the time limit at which a requeued job stops (default 180, as
+#           the --signal=USR1@180 of the job scripts)
 set -euo pipefail
 
 # hpcnas_search_job STRATEGY: `hpcnas search --strategy STRATEGY`, new or resumed.
@@ -77,6 +79,20 @@ hpcnas_train_job() {
 
 # hpcnas_run_and_requeue COMMAND ARGS...: runs `hpcnas COMMAND ARGS...` on the job's tasks and
 # requeues the job when a signal stopped it.
+# Seconds this job has left before its time limit, from squeue (nothing when unknown).
+hpcnas_seconds_left() {
+  local left days=0 seconds=0 part
+  left=$(squeue -h -j "$SLURM_JOB_ID" -o %L 2>/dev/null) || return 0
+  case $left in *-*) days=${left%%-*}; left=${left#*-} ;; esac
+  local -a parts
+  IFS=: read -r -a parts <<<"$left"
+  for part in "${parts[@]}"; do
+    [[ $part =~ ^[0-9]+$ ]] || return 0
+    seconds=$((seconds * 60 + 10#$part))
+  done
+  echo $((days * 86400 + seconds))
+}
+
 hpcnas_run_and_requeue() {
   local dir=${SLURM_SUBMIT_DIR:-$PWD}
   local hpcnas=${HPCNAS:-$dir/build/hpcnas}
@@ -88,13 +104,22 @@ hpcnas_run_and_requeue() {
   # Measured with SLURM 22.05: a job requeued before its time limit is sent its --signal the
   # moment it restarts, and never again. That signal would kill a task before hpcnas is ready for
   # it, or stop the run a second after it started, round after round. So a restarted job's tasks
-  # start with USR1 ignored (hpcnas keeps an ignored signal ignored) and the run stops at the time
-  # limit's SIGTERM instead, on which hpcnas checkpoints the same way (within KillWait, 30 s by
-  # default). This script and its tee outlive that SIGTERM, to requeue the job.
+  # start with USR1 ignored (hpcnas keeps an ignored signal ignored), and this script sends the
+  # tasks SIGTERM itself STOP_MARGIN seconds before the time limit (under srun), on which hpcnas
+  # checkpoints as on USR1. This script and its tee outlive the time limit's SIGTERM, to requeue
+  # the job should it come first.
   local -a command=("$hpcnas")
+  local timer=""
   if [ "${SLURM_RESTART_COUNT:-0}" -gt 0 ]; then
     # shellcheck disable=SC2016 # expanded by the task's shell
     command=(/bin/sh -c 'trap "" USR1; exec "$0" "$@"' "$hpcnas")
+    local left margin=${STOP_MARGIN:-180}
+    left=$(hpcnas_seconds_left)
+    if [ -n "$left" ] && [ "$left" -gt "$margin" ]; then
+      # The job steps' tasks only: srun itself would take SIGTERM as an order to kill the step.
+      (sleep $((left - margin)); scancel --signal=TERM "$SLURM_JOB_ID") &
+      timer=$!
+    fi
   fi
   local terminated=0
   trap 'terminated=1' TERM
@@ -110,6 +135,7 @@ hpcnas_run_and_requeue() {
       status=0 || status=${PIPESTATUS[0]}
   fi
   trap - TERM
+  [ -z "$timer" ] || kill "$timer" 2>/dev/null || true
   # hpcnas exits 0 when a signal stopped it after a checkpoint. A signal that lands before hpcnas
   # can catch it kills the step instead (status above 128), and the time limit may end the step
   # with any status. Either way the run file and its checkpoint are intact: continue in a

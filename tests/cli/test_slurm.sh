@@ -63,7 +63,7 @@ check "uninterrupted reference run" [ "$(rows "$WORK/reference.h5")" -eq "$BUDGE
 # The job script as a user submits it (from the repository root), with the settings for a
 # one-minute job. sbatch hands the job this environment, requeued runs included.
 cd "$REPOSITORY"
-export HPCNAS OUT=$WORK/rl.h5 BUDGET HPCNAS_ARGS="$ARGS --surrogate-seconds 1"
+export HPCNAS OUT=$WORK/rl.h5 BUDGET HPCNAS_ARGS="$ARGS --surrogate-seconds 1" STOP_MARGIN=35
 # Each round runs about 25 s, a requeue restarts after about 16 s, and each job needs two or
 # three rounds.
 run_requeued_job "search job" jobs/search-rl.sbatch "$WORK/job.out"

@@ -7,6 +7,16 @@ check() {  # check NAME CONDITION...
   local name=$1; shift
   if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $name"; fi
 }
+# enter_scratch HPCNAS MPIEXEC: sets HPCNAS (made absolute: the test leaves its folder) and
+# MPIEXEC, makes WORK, a scratch folder removed at exit after any run still going there is
+# killed, and moves into it.
+enter_scratch() {
+  HPCNAS=$(realpath "$1")
+  MPIEXEC=$2
+  WORK=$(mktemp -d)
+  trap 'pkill -9 -f "$WORK/" 2>/dev/null; rm -rf "$WORK"' EXIT
+  cd "$WORK" || exit 1
+}
 # Prints the tally; the test's exit status is whether every check passed.
 finish() {
   echo "$passed passed, $failed failed"

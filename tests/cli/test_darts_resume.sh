@@ -6,11 +6,7 @@
 # usage: test_darts_resume.sh HPCNAS MPIEXEC
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
-HPCNAS=$(realpath "$1") # the tests cd into a temporary folder
-MPIEXEC=$2
-WORK=$(mktemp -d)
-trap 'pkill -9 -f "$WORK/" 2>/dev/null; rm -rf "$WORK"' EXIT
-cd "$WORK"
+enter_scratch "$1" "$2"
 EPOCHS=4
 darts() { timeout 600 "$MPIEXEC" -n 2 --oversubscribe "$HPCNAS" darts "$@"; }
 args=(--dataset synthetic --val-size 200 --train-subset 96 --val-subset 32 --channels 4

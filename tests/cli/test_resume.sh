@@ -5,11 +5,7 @@
 # usage: test_resume.sh HPCNAS MPIEXEC
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
-HPCNAS=$(realpath "$1") # the tests cd into a temporary folder
-MPIEXEC=$2
-WORK=$(mktemp -d)
-trap 'pkill -9 -f "$WORK/" 2>/dev/null; rm -rf "$WORK"' EXIT
-cd "$WORK"
+enter_scratch "$1" "$2"
 BUDGET=60
 search() { timeout 300 "$MPIEXEC" -n 2 --oversubscribe "$HPCNAS" search "$@"; }
 ranks_of() { hpcnas_ranks "$HPCNAS" search "$1"; }

@@ -6,11 +6,7 @@
 # usage: test_train.sh HPCNAS MPIEXEC
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
-HPCNAS=$(realpath "$1") # the tests cd into a temporary folder
-MPIEXEC=$2
-WORK=$(mktemp -d)
-trap 'pkill -9 -f "$WORK/" 2>/dev/null; rm -rf "$WORK"' EXIT
-cd "$WORK"
+enter_scratch "$1" "$2"
 mpi() { local n=$1; shift; timeout 600 "$MPIEXEC" -n "$n" --oversubscribe "$HPCNAS" "$@"; }
 GENOTYPE="Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_conv_3x3', 0), \
 ('sep_conv_3x3', 1), ('sep_conv_3x3', 1), ('skip_connect', 0), ('skip_connect', 0), \

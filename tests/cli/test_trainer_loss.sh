@@ -8,11 +8,7 @@
 # usage: test_trainer_loss.sh HPCNAS MPIEXEC
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
-HPCNAS=$(realpath "$1") # the tests cd into a temporary folder
-MPIEXEC=$2
-WORK=$(mktemp -d)
-trap 'pkill -9 -f "$WORK/" 2>/dev/null; rm -rf "$WORK"' EXIT
-cd "$WORK"
+enter_scratch "$1" "$2"
 
 # world_rank PID: the MPI rank of a process started by Open MPI's mpirun.
 world_rank() { tr '\0' '\n' <"/proc/$1/environ" | sed -n 's/^OMPI_COMM_WORLD_RANK=//p'; }

@@ -126,14 +126,11 @@ hpcnas_run_and_requeue() {
   # Debian's Open MPI starts under srun through PMIx (pmi2 does not work with it). A task that
   # dies ends the whole step at once, so the others do not wait for it in MPI until the time
   # limit and the job can requeue.
+  local -a launcher=(srun --mpi=pmix --kill-on-bad-exit=1)
+  [ "${LAUNCH:-srun}" = mpirun ] && launcher=(mpirun)
   local status
-  if [ "${LAUNCH:-srun}" = mpirun ]; then
-    mpirun "${command[@]}" "$@" | (trap '' TERM; exec tee "$log") && status=0 ||
-      status=${PIPESTATUS[0]}
-  else
-    srun --mpi=pmix --kill-on-bad-exit=1 "${command[@]}" "$@" | (trap '' TERM; exec tee "$log") &&
-      status=0 || status=${PIPESTATUS[0]}
-  fi
+  "${launcher[@]}" "${command[@]}" "$@" | (trap '' TERM; exec tee "$log") && status=0 ||
+    status=${PIPESTATUS[0]}
   trap - TERM
   [ -z "$timer" ] || kill "$timer" 2>/dev/null || true
   # hpcnas exits 0 when a signal stopped it after a checkpoint. A signal that lands before hpcnas

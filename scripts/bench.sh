@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks of README, printed as one table (ROWS="a b c d e" selects rows; all by default):
+# Benchmarks of docs/performance.md, printed as one table (ROWS="a b c d e" selects rows;
+# all by default):
 #  (a) one training step of the DARTS_V2 child (batch 64, 1x28x28, 2 threads): hpcnas against
 #      the same network and step in PyTorch eager (bench/torch_peer.py), run
 #      alternately ROUNDS times in this invocation; the ratio of the medians.

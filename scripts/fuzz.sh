@@ -21,11 +21,11 @@ for target in "${targets[@]}"; do
   seeds=$HPCNAS_ROOT/tests/fuzz/corpus/$target
   if [ "$SECONDS_PER_TARGET" -eq 0 ]; then
     echo "fuzz_$target: every input of $seeds once"
-    "$BUILD/fuzz_$target" -runs=0 "$seeds"
+    "$BUILD/fuzz_$target" -runs=0 -artifact_prefix="$BUILD/" "$seeds"
   else
     mkdir -p "$BUILD/corpus/$target"
     echo "fuzz_$target: $SECONDS_PER_TARGET s"
     (cd "$BUILD" && "./fuzz_$target" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 \
-      -print_final_stats=1 "corpus/$target" "$seeds")
+      -print_final_stats=1 -artifact_prefix="$BUILD/" "corpus/$target" "$seeds")
   fi
 done

@@ -3,7 +3,7 @@
 # machine, each `mpirun -n 2 --bind-to none`: one trainer rank with one thread, so arrival order
 # and each run are reproducible; --bind-to none, or every mpirun would pin its trainer to the
 # same core. Prints a markdown table: strategy, evaluations, wall time, best and median
-# validation accuracy, best genotype. The settings are those of README's real-data table.
+# validation accuracy, best genotype. Settings: docs/strategies.md's real-data table.
 #
 #   scripts/real-strategies.sh [extra hpcnas search options]
 #

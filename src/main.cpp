@@ -36,5 +36,7 @@ int main(int argc, char** argv) {
   if (command == "search" || command == "darts" || command == "train")
     hpcnas::app::install_stop_signals();
   hpcnas::comm::MpiContext mpi(&argc, &argv);
-  return hpcnas::app::run_cli(mpi, argc, argv);
+  const int code = hpcnas::app::run_cli(mpi, argc, argv);
+  mpi.finalize(code);
+  return code;
 }

@@ -47,6 +47,26 @@ bool print_help(const comm::MpiContext& ctx, const config::Parsed<Config>& parse
   ctx.abort(kExitFailure);
 }
 
+/// The options of the run file `--resume` names, the defaults of this run. Rank 0 first tries the
+/// file in a child process (a damaged file can crash HDF5 itself); every rank then agrees on the
+/// outcome, so a damaged file is one line and exit 2 on every rank.
+config::OptionList resumed_options(const comm::MpiContext& ctx, const std::string& resume) {
+  if (resume.empty())
+    return {};
+  std::string damage;
+  if (ctx.is_controller()) {
+    try {
+      store::verify_readable(resume);
+    } catch (const store::StoreError& e) {
+      damage = e.what();
+    }
+  }
+  damage = ctx.agree_on_error(damage);
+  if (!damage.empty())
+    throw store::StoreError(damage);
+  return store::read_config(resume);
+}
+
 } // namespace
 
 int run_together(const comm::MpiContext& ctx, const std::string& command,
@@ -77,20 +97,17 @@ int run_cli(const comm::MpiContext& ctx, int argc, char** argv) {
     if (command == "search") {
       // A resumed run's own options are the defaults of this one: read them first.
       const std::string resume = config::resume_target(args);
-      const auto parsed = config::parse_search(args, resume.empty() ? config::OptionList{}
-                                                                    : store::read_config(resume));
+      const auto parsed = config::parse_search(args, resumed_options(ctx, resume));
       return print_help(ctx, parsed) ? kExitOk : run_search(ctx, parsed, join(argc, argv));
     }
     if (command == "darts") {
       const std::string resume = config::resume_target(args);
-      const auto parsed = config::parse_darts(args, resume.empty() ? config::OptionList{}
-                                                                   : store::read_config(resume));
+      const auto parsed = config::parse_darts(args, resumed_options(ctx, resume));
       return print_help(ctx, parsed) ? kExitOk : run_darts(ctx, parsed, join(argc, argv));
     }
     if (command == "train") {
       const std::string resume = config::resume_target(args);
-      const auto parsed = config::parse_train(args, resume.empty() ? config::OptionList{}
-                                                                   : store::read_config(resume));
+      const auto parsed = config::parse_train(args, resumed_options(ctx, resume));
       return print_help(ctx, parsed) ? kExitOk : run_train(ctx, parsed, join(argc, argv));
     }
     if (command == "report") {

@@ -20,26 +20,6 @@ namespace {
 
 constexpr int kCollapseSkips = 3; ///< skip connections in the normal cell that signal collapse
 
-store::DartsEpochRow to_row(const darts::EpochRecord& r) {
-  store::DartsEpochRow row;
-  row.epoch = r.epoch;
-  row.steps = r.steps;
-  row.genotype = r.genotype.to_string();
-  row.learning_rate = r.learning_rate;
-  row.train_loss = r.train_loss;
-  row.train_accuracy = r.train_accuracy;
-  row.val_loss = r.val_loss;
-  row.val_accuracy = r.val_accuracy;
-  row.epoch_seconds = r.seconds;
-  row.step_seconds = r.step_seconds;
-  row.allreduce_seconds = r.allreduce_seconds;
-  row.allreduce_seconds_max = r.allreduce_seconds_max;
-  row.normal_skip_connections = r.normal_skip_connections;
-  row.alpha_normal = r.alpha_normal;
-  row.alpha_reduce = r.alpha_reduce;
-  return row;
-}
-
 /// Rank 0's side of a DARTS search: run file, checkpoints, early stopping and log.
 class DartsRecorder {
 public:
@@ -68,11 +48,12 @@ public:
 
   /// After an epoch: appends it, logs it, and says whether the search goes on.
   bool record(const darts::EpochRecord& r) {
-    run_file_->append(to_row(r));
-    std::printf("[hpcnas] epoch %d/%d: train loss %.4f acc %.4f, val loss %.4f acc %.4f, "
+    run_file_->append(r);
+    std::printf("[hpcnas] epoch %lld/%d: train loss %.4f acc %.4f, val loss %.4f acc %.4f, "
                 "lr %.5f, %.1f s, normal skip connections %d\n",
-                r.epoch + 1, cfg_.epochs, r.train_loss, r.train_accuracy, r.val_loss,
-                r.val_accuracy, r.learning_rate, r.seconds, r.normal_skip_connections);
+                static_cast<long long>(r.epoch + 1), cfg_.epochs, r.train_loss, r.train_accuracy,
+                r.val_loss, r.val_accuracy, r.learning_rate, r.epoch_seconds,
+                r.normal_skip_connections);
     std::cout << "[hpcnas] genotype: " << r.genotype.to_string() << std::endl;
     if (r.normal_skip_connections >= kCollapseSkips)
       std::cout << "[hpcnas] warning: the normal cell has " << r.normal_skip_connections
@@ -139,7 +120,7 @@ private:
     run_file_->truncate(kept);
     const auto history = store::read_darts(cfg_.out);
     for (const auto& row : history.epochs)
-      early_stop_.after_epoch(space::Genotype::parse(row.genotype), row.normal_skip_connections);
+      early_stop_.after_epoch(row.genotype, row.normal_skip_connections);
     std::cout << "[hpcnas] resumed " << cfg_.out << ": "
               << (!loaded ? std::string("no checkpoint, from the beginning")
                   : kept >= cfg_.epochs

@@ -26,19 +26,19 @@ PickedGenotype from_darts(const std::string& run) {
   for (const auto& e : history.epochs)
     seconds += e.epoch_seconds;
   const auto& last = history.epochs.back();
-  return {space::Genotype::parse(last.genotype),
-          "epoch " + std::to_string(last.epoch + 1) + " of the DARTS search " + run, seconds};
+  return {last.genotype, "epoch " + std::to_string(last.epoch + 1) + " of the DARTS search " + run,
+          seconds};
 }
 
 PickedGenotype from_search(const std::string& run, const std::string& pick) {
-  const auto table = store::read_evaluations(run);
-  std::size_t chosen = table.rows();
+  const auto rows = store::read_evaluations(run);
+  auto chosen = rows.end();
   if (pick == "best") {
-    for (std::size_t r = 0; r < table.rows(); ++r)
-      if (table.status[r] == "ok" &&
-          (chosen == table.rows() || table.reward[r] > table.reward[chosen]))
-        chosen = r;
-    if (chosen == table.rows())
+    for (auto row = rows.begin(); row != rows.end(); ++row)
+      if (row->result.status == train::EvalStatus::kOk &&
+          (chosen == rows.end() || row->result.reward > chosen->result.reward))
+        chosen = row;
+    if (chosen == rows.end())
       throw store::StoreError("--from " + run + ": no successful evaluation to pick");
   } else {
     std::int64_t id = -1;
@@ -51,28 +51,30 @@ PickedGenotype from_search(const std::string& run, const std::string& pick) {
     }
     if (id < 0)
       throw config::ConfigError("--pick must be 'best' or an evaluation id (got '" + pick + "')");
-    const auto it = std::find(table.id.begin(), table.id.end(), id);
-    if (it == table.id.end())
+    chosen = std::find_if(rows.begin(), rows.end(),
+                          [id](const store::EvaluationRow& row) { return row.result.id == id; });
+    if (chosen == rows.end())
       throw config::ConfigError("--pick " + pick + ": " + run + " has no evaluation " + pick);
-    chosen = static_cast<std::size_t>(it - table.id.begin());
   }
   // Wall time of the search: its first start to its last finish (a resumed search counts the
   // time it was stopped too).
-  double first = table.started.empty() ? 0 : table.started.front();
+  double first = rows.front().result.started;
   double last = first;
-  for (std::size_t r = 0; r < table.rows(); ++r) {
-    first = std::min(first, table.started[r]);
-    last = std::max(last, table.finished[r]);
+  for (const auto& row : rows) {
+    first = std::min(first, row.result.started);
+    last = std::max(last, row.result.finished);
   }
-  return {space::Genotype::parse(table.genotype[chosen]),
-          "evaluation " + std::to_string(table.id[chosen]) + " of " + run + " (reward " +
-              format_reward(table.reward[chosen]) + ")",
+  const train::EvalResult& picked = chosen->result;
+  return {picked.genotype,
+          "evaluation " + std::to_string(picked.id) + " of " + run + " (reward " +
+              format_reward(picked.reward) + ")",
           last - first};
 }
 
 } // namespace
 
 PickedGenotype pick_genotype(const std::string& run, const std::string& pick) {
+  store::verify_readable(run);
   const std::string kind = store::read_run_kind(run);
   if (kind == "darts")
     return from_darts(run);

@@ -9,21 +9,24 @@
 
 namespace hpcnas::app {
 
-ScalingRow measure_search(const store::EvaluationTable& table, int ranks, int nodes) {
-  if (table.rows() == 0)
+ScalingRow measure_search(const std::vector<store::EvaluationRow>& rows, int ranks, int nodes) {
+  if (rows.empty())
     throw store::StoreError("no evaluations recorded");
-  const double first = *std::min_element(table.dispatched.begin(), table.dispatched.end());
-  const double last = *std::max_element(table.received.begin(), table.received.end());
+  double first = rows.front().timing.dispatched;
+  double last = rows.front().timing.received;
   double rank0_busy = 0;
-  for (std::size_t i = 0; i < table.rows(); ++i)
-    rank0_busy += table.rank0_strategy_seconds[i] + table.rank0_store_seconds[i];
+  for (const auto& row : rows) {
+    first = std::min(first, row.timing.dispatched);
+    last = std::max(last, row.timing.received);
+    rank0_busy += row.timing.strategy_seconds + row.timing.store_seconds;
+  }
   const double span = std::max(last - first, 1e-9);
 
   ScalingRow row;
   row.ranks = ranks;
   row.nodes = nodes;
   row.workers = ranks > 1 ? ranks - 1 : 1;
-  row.throughput = 3600.0 * static_cast<double>(table.rows()) / span;
+  row.throughput = 3600.0 * static_cast<double>(rows.size()) / span;
   row.controller_busy = rank0_busy / span;
   return row;
 }
@@ -79,6 +82,7 @@ std::vector<ScalingRow> read_scaling(const std::vector<std::string>& files) {
   std::vector<ScalingRow> rows;
   for (const auto& path : files) {
     try {
+      store::verify_readable(path);
       const int ranks = store::read_root_int_attribute(path, "ranks");
       const int nodes = store::read_root_int_attribute(path, "nodes");
       const bool darts = store::has_root_attribute(path, "kind") &&

@@ -28,10 +28,7 @@ std::unique_ptr<train::Evaluator> make_evaluator(const config::SearchConfig& cfg
                                                             cfg.surrogate, rank);
   else
     evaluator = train::make_training_evaluator(cfg, rank);
-  std::vector<std::int64_t> fail_ids;
-  for (long long id : config::parse_id_list(cfg.fail_ids))
-    fail_ids.push_back(id);
-  return train::with_forced_failures(std::move(evaluator), std::move(fail_ids));
+  return train::with_forced_failures(std::move(evaluator), cfg.fail_ids);
 }
 
 /// A trainer is lost when unheard for --trainer-timeout, or without a result well past
@@ -133,9 +130,9 @@ private:
       throw config::ConfigError("--resume " + cfg_.out +
                                 ": options differ from the run's: " + differences);
     const auto loaded = store::load_checkpoint(cfg_.out);
-    const store::EvaluationTable table = store::read_evaluations(cfg_.out);
-    if (!loaded && table.rows() > 0)
-      throw store::StoreError("--resume " + cfg_.out + ": " + std::to_string(table.rows()) +
+    const std::vector<store::EvaluationRow> rows = store::read_evaluations(cfg_.out);
+    if (!loaded && !rows.empty())
+      throw store::StoreError("--resume " + cfg_.out + ": " + std::to_string(rows.size()) +
                               " rows but no checkpoint beside it (" +
                               store::checkpoint_path(cfg_.out) + ")");
     if (loaded) {
@@ -149,8 +146,8 @@ private:
     }
     const std::int64_t recorded_updates = run_file_->controller_rows();
     const auto from = static_cast<std::size_t>(dispatcher_.recorded());
-    for (std::size_t row = 0; row < table.rows(); ++row) {
-      const train::EvalResult result = table.result(row);
+    for (std::size_t row = 0; row < rows.size(); ++row) {
+      const train::EvalResult& result = rows[row].result;
       if (row >= from) {
         dispatcher_.replay(result);
         for (const auto& update : strategy_->take_updates())
@@ -160,10 +157,10 @@ private:
       progress_.restore(result);
     }
     dispatcher_.owe_outstanding();
-    std::cout << "[hpcnas] resumed " << cfg_.out << ": " << table.rows() << " results recorded, "
+    std::cout << "[hpcnas] resumed " << cfg_.out << ": " << rows.size() << " results recorded, "
               << (loaded ? "checkpoint " + loaded->path + " at " + std::to_string(from)
                          : std::string("no checkpoint"))
-              << ", " << table.rows() - from << " replayed, " << dispatcher_.outstanding()
+              << ", " << rows.size() - from << " replayed, " << dispatcher_.outstanding()
               << " to evaluate again" << std::endl;
   }
 

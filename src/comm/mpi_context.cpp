@@ -2,10 +2,13 @@
 
 #include <mpi.h>
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace hpcnas::comm {
@@ -24,6 +27,18 @@ MpiContext::MpiContext(int* argc, char*** argv) {
 MpiContext::~MpiContext() {
   if (owns_mpi_)
     MPI_Finalize();
+}
+
+void MpiContext::finalize(int exit_code) {
+  if (!owns_mpi_)
+    return;
+  owns_mpi_ = false;
+  std::thread([exit_code] {
+    std::this_thread::sleep_for(std::chrono::seconds(kFinalizeSeconds));
+    std::fflush(nullptr);
+    std::_Exit(exit_code);
+  }).detach();
+  MPI_Finalize();
 }
 
 std::string MpiContext::agree_on_error(const std::string& local_error) const {

@@ -67,40 +67,34 @@ train::EvalRequest unpack_request(const std::vector<char>& bytes) {
   return request;
 }
 
+// A result travels as its fields in the order EvalResult::fields lists them: numbers and the
+// status as bytes, the genotype as its encoding, the message as a length and its characters.
 std::vector<char> pack_result(const train::EvalResult& result) {
   space::ByteWriter w;
-  w.put(result.id);
-  w.put(result.status);
-  w.put(result.reward);
-  w.put(result.val_accuracy);
-  w.put(result.params);
-  w.put(result.flops);
-  w.put(result.latency_ms);
-  w.put(result.train_seconds);
-  w.put(result.rank);
-  w.put(result.started);
-  w.put(result.finished);
-  w.put_genotype(result.genotype);
-  w.put_string(result.message);
+  train::EvalResult::fields(result, [&w](const char*, const auto& field) {
+    using T = std::decay_t<decltype(field)>;
+    if constexpr (std::is_same_v<T, space::Genotype>)
+      w.put_genotype(field);
+    else if constexpr (std::is_same_v<T, std::string>)
+      w.put_string(field);
+    else
+      w.put(field);
+  });
   return w.take();
 }
 
 train::EvalResult unpack_result(const std::vector<char>& bytes) {
   space::ByteReader r(bytes, "pool protocol message");
   train::EvalResult result;
-  result.id = r.get<std::int64_t>();
-  result.status = r.get<train::EvalStatus>();
-  result.reward = r.get<double>();
-  result.val_accuracy = r.get<double>();
-  result.params = r.get<std::int64_t>();
-  result.flops = r.get<std::int64_t>();
-  result.latency_ms = r.get<double>();
-  result.train_seconds = r.get<double>();
-  result.rank = r.get<std::int32_t>();
-  result.started = r.get<double>();
-  result.finished = r.get<double>();
-  result.genotype = r.get_genotype();
-  result.message = r.get_string();
+  train::EvalResult::fields(result, [&r](const char*, auto& field) {
+    using T = std::decay_t<decltype(field)>;
+    if constexpr (std::is_same_v<T, space::Genotype>)
+      field = r.get_genotype();
+    else if constexpr (std::is_same_v<T, std::string>)
+      field = r.get_string();
+    else
+      field = r.get<T>();
+  });
   return result;
 }
 

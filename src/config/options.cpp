@@ -12,6 +12,8 @@
 #include <boost/any.hpp>
 #include <boost/program_options.hpp>
 
+#include "hpcnas/space/hash.hpp"
+
 namespace hpcnas::config {
 namespace po = boost::program_options;
 namespace {
@@ -242,8 +244,8 @@ void parse_into(Parsed<Config>& out, po::options_description& options,
 
 } // namespace
 
-std::vector<long long> parse_id_list(const std::string& text) {
-  std::vector<long long> ids;
+std::vector<std::int64_t> parse_id_list(const std::string& text) {
+  std::vector<std::int64_t> ids;
   std::stringstream in(text);
   std::string item;
   while (std::getline(in, item, ',')) {
@@ -290,15 +292,10 @@ std::string defining_differences(const OptionList& run_file, const OptionList& r
 
 std::string defining_hash(const OptionList& resolved) {
   const std::map<std::string, std::string> sorted(resolved.begin(), resolved.end());
-  std::uint64_t hash = 0xcbf29ce484222325ULL; // FNV-1a over "name=value\n" lines
-  for (const auto& [name, value] : sorted) {
-    if (!is_search_defining(name))
-      continue;
-    for (unsigned char c : name + "=" + value + "\n") {
-      hash ^= c;
-      hash *= 0x100000001b3ULL;
-    }
-  }
+  std::uint64_t hash = space::kFnvOffset; // over "name=value\n" lines
+  for (const auto& [name, value] : sorted)
+    if (is_search_defining(name))
+      hash = space::fnv1a(name + "=" + value + "\n", hash);
   return std::to_string(hash);
 }
 
@@ -315,7 +312,7 @@ Parsed<SearchConfig> parse_search(const std::vector<std::string>& args, const Op
   add("seed", bound(&cfg.seed), "run seed: strategy and per-evaluation seeds derive from it");
   add("out", bound(&cfg.out), "HDF5 run file to create");
   add("overwrite", po::bool_switch(&cfg.overwrite), "replace an existing run file");
-  add("fail-ids", bound(&cfg.fail_ids), "test hook: evaluation ids forced to fail, e.g. 2,5");
+  add("fail-ids", bound(&cfg.fail_ids_text), "test hook: evaluation ids forced to fail, e.g. 2,5");
   add("trainer-timeout", bound(&cfg.trainer_timeout),
       "seconds a busy trainer may go unheard before its evaluation is recorded as lost "
       "(0: never)");
@@ -378,7 +375,7 @@ Parsed<SearchConfig> parse_search(const std::vector<std::string>& args, const Op
   require(cfg.evolution.sample >= 1 && cfg.evolution.sample <= cfg.evolution.population,
           "--sample must be between 1 and --population (got " +
               std::to_string(cfg.evolution.sample) + ")");
-  parse_id_list(cfg.fail_ids);
+  cfg.fail_ids = parse_id_list(cfg.fail_ids_text);
   return out;
 }
 

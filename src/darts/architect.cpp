@@ -55,10 +55,8 @@ void unflatten_into(const torch::Tensor& flat, const std::vector<torch::Tensor>&
 
 Architect::Architect(Supernet net, const ArchitectOptions& options, comm::Collective& collective)
     : net_(std::move(net)), options_(options), collective_(collective),
-      weights_(net_->weight_parameters()), alphas_(net_->arch_parameters()) {
-  torch::NoGradGuard no_grad;
-  for (const auto& w : weights_)
-    momentum_buffers_.push_back(torch::zeros_like(w));
+      weights_(net_->weight_parameters()), alphas_(net_->arch_parameters()),
+      sgd_(weights_, options.momentum, options.weight_decay, options.grad_clip) {
   adam_ = std::make_unique<torch::optim::Adam>(alphas_,
                                                torch::optim::AdamOptions(options.arch_learning_rate)
                                                    .betas({options.arch_beta1, options.arch_beta2})
@@ -135,8 +133,9 @@ std::vector<torch::Tensor> Architect::arch_gradient(const std::vector<Batch>& tr
   torch::Tensor backup;
   {
     torch::NoGradGuard no_grad;
-    backup = flatten(weights_, weights_).clone();
-    const auto moment = flatten(momentum_buffers_, weights_);
+    backup = flatten(weights_, weights_);
+    const torch::Tensor& buffer = sgd_.momentum_buffer(); // undefined without momentum
+    const auto moment = buffer.defined() ? sgd_.packed(buffer) : torch::zeros_like(backup);
     const auto unrolled =
         backup - lr * (options_.momentum * moment + g_train + options_.weight_decay * backup);
     unflatten_into(unrolled, weights_);
@@ -206,49 +205,20 @@ void Architect::arch_step(const std::vector<torch::Tensor>& grads) {
 
 StepStats Architect::weight_step(const std::vector<Batch>& train, std::int64_t train_global,
                                  double lr) {
-  for (auto& w : weights_)
-    w.mutable_grad() = torch::Tensor();
+  sgd_.zero_grad();
   StepStats stats;
   const auto w = softmax_weights(alphas_, true);
   for (const auto& b : train) {
     const auto logits = net_->forward(b.x, w[0], w[1]);
     const auto loss = scaled_loss(logits, b.y, train_global);
-    loss.backward();
+    loss.backward(); // accumulates into sgd_.grads()
     torch::NoGradGuard no_grad;
     stats.loss_sum += loss.item<double>() * static_cast<double>(train_global);
     stats.correct += logits.argmax(1).eq(b.y).sum().item<std::int64_t>();
     stats.count += b.y.size(0);
   }
-
-  torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> grads;
-  for (const auto& p : weights_)
-    grads.push_back(p.grad());
-  auto flat = flatten(grads, weights_);
-  allreduce(flat);
-  if (options_.grad_clip > 0) {
-    // As torch.nn.utils.clip_grad_norm_: scale by min(1, clip / (norm + 1e-6)).
-    const double norm = flat.norm().item<double>();
-    const double coef = options_.grad_clip / (norm + 1e-6);
-    if (coef < 1)
-      flat.mul_(coef);
-  }
-  grads.clear();
-  std::int64_t offset = 0;
-  for (const auto& p : weights_) {
-    grads.push_back(flat.slice(0, offset, offset + p.numel()).view(p.sizes()));
-    offset += p.numel();
-  }
-  // SGD as PyTorch's: d = g + wd * w; buf = m * buf + d; w -= lr * buf.
-  if (options_.weight_decay != 0)
-    at::_foreach_add_(grads, weights_, options_.weight_decay);
-  if (options_.momentum != 0) {
-    at::_foreach_mul_(momentum_buffers_, options_.momentum);
-    at::_foreach_add_(momentum_buffers_, grads);
-    at::_foreach_add_(weights_, momentum_buffers_, -lr);
-  } else {
-    at::_foreach_add_(weights_, grads, -lr);
-  }
+  allreduce(sgd_.grads());
+  sgd_.step(lr);
   return stats;
 }
 
@@ -278,7 +248,12 @@ void Architect::save(torch::serialize::OutputArchive& archive) const {
   archive.write("weights", flatten(weights_, weights_).cpu());
   archive.write("alphas", flatten(alphas_, alphas_).cpu());
   archive.write("batchnorm", flatten(statistics, statistics).cpu());
-  archive.write("momentum", flatten(momentum_buffers_, weights_).cpu());
+  // Zeros without momentum, so that every checkpoint holds the same entries.
+  const torch::Tensor& buffer = sgd_.momentum_buffer();
+  archive.write("momentum", buffer.defined()
+                                ? sgd_.packed(buffer).cpu()
+                                : torch::zeros({sgd_.parameter_count()},
+                                               sgd_.params().options().device(torch::kCPU)));
   torch::serialize::OutputArchive adam;
   adam_->save(adam);
   archive.write("adam", adam);
@@ -288,7 +263,10 @@ void Architect::load(torch::serialize::InputArchive& archive) {
   read_flat_into(archive, "weights", weights_);
   read_flat_into(archive, "alphas", alphas_);
   read_flat_into(archive, "batchnorm", net_->batchnorm_statistics());
-  read_flat_into(archive, "momentum", momentum_buffers_);
+  torch::Tensor momentum = torch::empty({sgd_.parameter_count()}, sgd_.params().options());
+  read_flat_into(archive, "momentum", {momentum});
+  if (sgd_.momentum_buffer().defined())
+    sgd_.unpack(momentum, sgd_.momentum_buffer());
   torch::serialize::InputArchive adam;
   archive.read("adam", adam);
   adam_->load(adam);

@@ -17,7 +17,8 @@
 #include "hpcnas/darts/architect.hpp"
 #include "hpcnas/darts/derive.hpp"
 #include "hpcnas/data/dataset.hpp"
-#include "hpcnas/space/splitmix.hpp"
+#include "hpcnas/space/hash.hpp"
+#include "hpcnas/train/flat_sgd.hpp"
 
 namespace hpcnas::darts {
 
@@ -142,9 +143,7 @@ struct DartsSearch::Impl {
   }
 
   double learning_rate(int epoch) const {
-    const double progress = static_cast<double>(epoch) / cfg.epochs;
-    return cfg.min_learning_rate +
-           0.5 * (cfg.learning_rate - cfg.min_learning_rate) * (1 + std::cos(M_PI * progress));
+    return train::cosine_lr(cfg.learning_rate, cfg.min_learning_rate, epoch, cfg.epochs);
   }
 
   EpochPlan plan(int epoch) const {
@@ -245,7 +244,7 @@ struct DartsSearch::Impl {
     // Every rank reports rank 0's time, so all records are identical.
     double seconds = host.rank() == 0 ? seconds_since(validation_start) : 0;
     host.allreduce_sum(&seconds, 1, comm::DataType::kFloat64);
-    record.seconds = progress.seconds + seconds;
+    record.epoch_seconds = progress.seconds + seconds;
 
     position = {p.epoch + 1, 0};
     progress = EpochProgress{};

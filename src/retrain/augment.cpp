@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "hpcnas/space/splitmix.hpp"
+#include "hpcnas/space/hash.hpp"
 
 namespace hpcnas::retrain {
 

@@ -13,7 +13,7 @@
 #include "hpcnas/data/dataset.hpp"
 #include "hpcnas/deploy/onnx_export.hpp"
 #include "hpcnas/model/network.hpp"
-#include "hpcnas/space/splitmix.hpp"
+#include "hpcnas/space/hash.hpp"
 #include "hpcnas/train/flat_sgd.hpp"
 
 namespace hpcnas::retrain {

@@ -11,6 +11,15 @@ namespace {
 constexpr double kInitBound = 0.1;
 constexpr int kStateVersion = 1;
 
+/// Columns of the checkpoint's table of untaken updates: the fields of a ControllerUpdate.
+int count_update_fields() {
+  const ControllerUpdate probe;
+  int count = 0;
+  ControllerUpdate::fields(probe, [&count](const char*, const auto&) { ++count; });
+  return count;
+}
+const int kUpdateFields = count_update_fields();
+
 torch::Tensor decisions_tensor(const std::vector<std::vector<int>>& rows) {
   torch::Tensor out =
       torch::empty({static_cast<std::int64_t>(rows.size()), kPolicyDecisions}, torch::kInt64);
@@ -209,14 +218,15 @@ std::vector<char> RlStrategy::save_state() const {
   archive.write("rng", c10::IValue(rng_text(s.rng)));
   archive.write("pending_decisions", decisions_tensor(s.pending_decisions));
   archive.write("pending_rewards", torch::tensor(s.pending_rewards, torch::kFloat64));
+  // One row per update not yet written to the run file, one column per ControllerUpdate field.
   torch::Tensor rows =
-      torch::empty({static_cast<std::int64_t>(s.untaken.size()), 6}, torch::kFloat64);
+      torch::empty({static_cast<std::int64_t>(s.untaken.size()), kUpdateFields}, torch::kFloat64);
+  auto cells = rows.accessor<double, 2>();
   for (std::size_t i = 0; i < s.untaken.size(); ++i) {
-    const ControllerUpdate& u = s.untaken[i];
-    const double values[6] = {
-        static_cast<double>(u.update), u.mean_reward, u.baseline, u.entropy, u.loss, u.grad_norm};
-    for (int c = 0; c < 6; ++c)
-      rows[static_cast<std::int64_t>(i)][c] = values[c];
+    int column = 0;
+    ControllerUpdate::fields(s.untaken[i], [&](const char*, const auto& field) {
+      cells[static_cast<std::int64_t>(i)][column++] = static_cast<double>(field);
+    });
   }
   archive.write("untaken", rows);
   std::ostringstream out;
@@ -260,7 +270,7 @@ void RlStrategy::load_state(const std::vector<char>& state) {
     archive.read("pending_rewards", rewards);
     archive.read("untaken", rows);
     if (decisions.dim() != 2 || decisions.size(1) != kPolicyDecisions ||
-        rewards.size(0) != decisions.size(0) || rows.dim() != 2 || rows.size(1) != 6)
+        rewards.size(0) != decisions.size(0) || rows.dim() != 2 || rows.size(1) != kUpdateFields)
       throw std::runtime_error("bad buffer shapes");
     std::vector<std::vector<int>> pending_decisions;
     std::vector<double> pending_rewards;
@@ -276,14 +286,13 @@ void RlStrategy::load_state(const std::vector<char>& state) {
     }
     std::vector<ControllerUpdate> untaken;
     rows = rows.to(torch::kFloat64).contiguous();
+    const auto cells = rows.accessor<double, 2>();
     for (std::int64_t r = 0; r < rows.size(0); ++r) {
       ControllerUpdate u;
-      u.update = static_cast<std::int64_t>(rows[r][0].item<double>());
-      u.mean_reward = rows[r][1].item<double>();
-      u.baseline = rows[r][2].item<double>();
-      u.entropy = rows[r][3].item<double>();
-      u.loss = rows[r][4].item<double>();
-      u.grad_norm = rows[r][5].item<double>();
+      int column = 0;
+      ControllerUpdate::fields(u, [&](const char*, auto& field) {
+        field = static_cast<std::decay_t<decltype(field)>>(cells[r][column++]);
+      });
       untaken.push_back(u);
     }
 

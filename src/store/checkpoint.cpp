@@ -8,23 +8,16 @@
 #include <fstream>
 #include <utility>
 
+#include "hdf5_handle.hpp"
 #include "hpcnas/space/byte_stream.hpp"
-#include "hpcnas/store/hdf5_handle.hpp"
+#include "hpcnas/space/hash.hpp"
 
 namespace hpcnas::store {
 namespace {
 
 using hdf5::check;
 
-constexpr std::uint64_t kFnvOffset = 0xcbf29ce484222325ULL;
-
-std::uint64_t fnv1a(std::uint64_t hash, const char* data, std::size_t size) {
-  for (std::size_t i = 0; i < size; ++i) {
-    hash ^= static_cast<unsigned char>(data[i]);
-    hash *= 0x100000001b3ULL;
-  }
-  return hash;
-}
+using space::fnv1a;
 
 std::string hex(std::uint64_t hash) {
   char text[17];
@@ -52,13 +45,13 @@ std::pair<std::string, std::uintmax_t> checksum_after_seal(const std::string& pa
   if (!in)
     throw StoreError("checkpoint '" + path + "': cannot open it");
   in.seekg(static_cast<std::streamoff>(kSealBytes));
-  std::uint64_t hash = kFnvOffset;
+  std::uint64_t hash = space::kFnvOffset;
   std::uintmax_t length = 0;
   std::vector<char> buffer(1 << 20);
   while (in) {
     in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
     const auto got = static_cast<std::size_t>(in.gcount());
-    hash = fnv1a(hash, buffer.data(), got);
+    hash = fnv1a({buffer.data(), got}, hash);
     length += got;
   }
   return {hex(hash), length};
@@ -293,9 +286,7 @@ std::optional<Loaded<T>> load_newest(const std::string& run_file, const std::str
 
 } // namespace
 
-std::string fnv1a_hex(const std::string& data) {
-  return hex(fnv1a(kFnvOffset, data.data(), data.size()));
-}
+std::string fnv1a_hex(const std::string& data) { return hex(fnv1a(data)); }
 
 void write_checkpoint_file(const std::string& path, const std::string& kind,
                            const std::vector<char>& payload) {

@@ -5,28 +5,17 @@
 #include <filesystem>
 #include <system_error>
 
+#include "hdf5_handle.hpp"
 #include "hpcnas/store/checkpoint.hpp"
-#include "hpcnas/store/hdf5_handle.hpp"
-#include "hpcnas/store/table.hpp"
 #include "root_attributes.hpp"
+#include "table.hpp"
 
 namespace hpcnas::store {
 
 namespace {
 
 using hdf5::check;
-using K = ColumnKind;
 
-// The order is the order of the cells built in DartsFile::append (reads go by name).
-const std::vector<ColumnSpec> kEpochColumns{
-    {"epoch", K::kInt64},           {"steps", K::kInt64},
-    {"genotype", K::kString},       {"learning_rate", K::kFloat64},
-    {"train_loss", K::kFloat64},    {"train_accuracy", K::kFloat64},
-    {"val_loss", K::kFloat64},      {"val_accuracy", K::kFloat64},
-    {"epoch_seconds", K::kFloat64}, {"normal_skip_connections", K::kInt32},
-    {"step_seconds", K::kFloat64},  {"allreduce_seconds", K::kFloat64},
-    {"allreduce_seconds_max", K::kFloat64},
-};
 constexpr const char* kGroup = "darts";
 constexpr const char* kEpochs = "darts/epochs";
 constexpr std::array<const char*, 2> kAlphaNames{"/darts/alpha_normal", "/darts/alpha_reduce"};
@@ -90,7 +79,7 @@ DartsFile DartsFile::create(const std::string& path, bool overwrite, const RunAt
     hdf5::write_string_attribute(root, "kind", "darts", path);
     impl->group = hdf5::Group(check(H5Gcreate2(root, kGroup, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                                     "H5Gcreate2", path, "/darts"));
-    impl->epochs = TableWriter(root, path, kEpochs, kEpochColumns);
+    impl->epochs = TableWriter(root, path, kEpochs, record_columns<darts::EpochRecord>());
 
     const std::array<hsize_t, 3> initial{0, static_cast<hsize_t>(edges), static_cast<hsize_t>(ops)};
     const std::array<hsize_t, 3> maximum{H5S_UNLIMITED, initial[1], initial[2]};
@@ -124,7 +113,7 @@ DartsFile DartsFile::open_append(const std::string& path) {
   const hid_t root = impl->file.get();
   if (H5Aexists(root, "kind") <= 0 || hdf5::read_string_attribute(root, "kind", path) != "darts")
     throw StoreError("'" + path + "' is not the run file of an hpcnas darts search");
-  impl->epochs = TableWriter::open(root, path, kEpochs, kEpochColumns);
+  impl->epochs = TableWriter::open(root, path, kEpochs, record_columns<darts::EpochRecord>());
   for (std::size_t i = 0; i < kAlphaNames.size(); ++i) {
     impl->alphas[i] = hdf5::Dataset(
         check(H5Dopen2(root, kAlphaNames[i], H5P_DEFAULT), "H5Dopen2", path, kAlphaNames[i]));
@@ -147,7 +136,7 @@ void DartsFile::truncate(std::int64_t epochs) {
   s.flush();
 }
 
-void DartsFile::append(const DartsEpochRow& row) {
+void DartsFile::append(const darts::EpochRecord& row) {
   auto& s = *impl_;
   const hsize_t cells = static_cast<hsize_t>(s.edges) * static_cast<hsize_t>(s.ops);
   const std::array<const std::vector<double>*, 2> values{&row.alpha_normal, &row.alpha_reduce};
@@ -173,11 +162,7 @@ void DartsFile::append(const DartsEpochRow& row) {
                    values[i]->data()),
           "H5Dwrite", s.path, kAlphaNames[i]);
   }
-  const char* genotype = row.genotype.c_str();
-  s.epochs.append({&row.epoch, &row.steps, &genotype, &row.learning_rate, &row.train_loss,
-                   &row.train_accuracy, &row.val_loss, &row.val_accuracy, &row.epoch_seconds,
-                   &row.normal_skip_connections, &row.step_seconds, &row.allreduce_seconds,
-                   &row.allreduce_seconds_max});
+  append_record(s.epochs, row);
   s.flush();
 }
 
@@ -185,29 +170,11 @@ std::int64_t DartsFile::epochs() const { return impl_->epochs.rows(); }
 
 DartsHistory read_darts(const std::string& path) {
   const hdf5::File file = open_read_only(path);
-  const TableReader reader(file.get(), path, kEpochs, kEpochColumns);
-  std::vector<std::int64_t> epoch, steps;
-  std::vector<std::string> genotype;
-  std::vector<double> lr, train_loss, train_acc, val_loss, val_acc, seconds, step_seconds,
-      allreduce_seconds, allreduce_seconds_max;
-  std::vector<std::int32_t> skips;
-  reader.read("epoch", epoch);
-  reader.read("steps", steps);
-  reader.read("genotype", genotype);
-  reader.read("learning_rate", lr);
-  reader.read("train_loss", train_loss);
-  reader.read("train_accuracy", train_acc);
-  reader.read("val_loss", val_loss);
-  reader.read("val_accuracy", val_acc);
-  reader.read("epoch_seconds", seconds);
-  reader.read("normal_skip_connections", skips);
-  reader.read("step_seconds", step_seconds);
-  reader.read("allreduce_seconds", allreduce_seconds);
-  reader.read("allreduce_seconds_max", allreduce_seconds_max);
-
   DartsHistory history;
+  history.epochs = read_records<darts::EpochRecord>(
+      TableReader(file.get(), path, kEpochs, record_columns<darts::EpochRecord>()));
   std::array<std::vector<double>, 2> alpha;
-  hsize_t rows = reader.rows();
+  hsize_t rows = history.epochs.size();
   for (std::size_t i = 0; i < kAlphaNames.size(); ++i) {
     const hdf5::Dataset dataset(
         check(H5Dopen2(file.get(), kAlphaNames[i], H5P_DEFAULT), "H5Dopen2", path, kAlphaNames[i]));
@@ -222,24 +189,11 @@ DartsHistory read_darts(const std::string& path) {
           "H5Dread", path, kAlphaNames[i]);
   }
   const std::size_t cells = static_cast<std::size_t>(history.edges) * history.ops;
+  history.epochs.resize(rows); // an append cut short may leave alpha one epoch ahead of the rows
   for (hsize_t r = 0; r < rows; ++r) {
-    DartsEpochRow row;
-    row.epoch = epoch[r];
-    row.steps = steps[r];
-    row.genotype = genotype[r];
-    row.learning_rate = lr[r];
-    row.train_loss = train_loss[r];
-    row.train_accuracy = train_acc[r];
-    row.val_loss = val_loss[r];
-    row.val_accuracy = val_acc[r];
-    row.epoch_seconds = seconds[r];
-    row.normal_skip_connections = skips[r];
-    row.step_seconds = step_seconds[r];
-    row.allreduce_seconds = allreduce_seconds[r];
-    row.allreduce_seconds_max = allreduce_seconds_max[r];
+    darts::EpochRecord& row = history.epochs[r];
     row.alpha_normal.assign(alpha[0].begin() + r * cells, alpha[0].begin() + (r + 1) * cells);
     row.alpha_reduce.assign(alpha[1].begin() + r * cells, alpha[1].begin() + (r + 1) * cells);
-    history.epochs.push_back(std::move(row));
   }
   return history;
 }

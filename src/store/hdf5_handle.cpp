@@ -1,4 +1,4 @@
-#include "hpcnas/store/hdf5_handle.hpp"
+#include "hdf5_handle.hpp"
 
 namespace hpcnas::store::hdf5 {
 

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "hpcnas/store/hdf5_handle.hpp"
+#include "hdf5_handle.hpp"
 #include "hpcnas/store/run_file.hpp"
 
 namespace hpcnas::store {

@@ -6,34 +6,17 @@
 #include <limits>
 #include <system_error>
 
+#include "hdf5_handle.hpp"
 #include "hpcnas/store/checkpoint.hpp"
-#include "hpcnas/store/hdf5_handle.hpp"
-#include "hpcnas/store/table.hpp"
 #include "root_attributes.hpp"
+#include "table.hpp"
 
 namespace hpcnas::store {
 
 namespace {
 
 using hdf5::check;
-using K = ColumnKind;
 
-// The order is the order of the cells built in RunFile::append (reads go by name).
-const std::vector<ColumnSpec> kEvaluationColumns{
-    {"id", K::kInt64},           {"genotype", K::kString},
-    {"reward", K::kFloat64},     {"val_accuracy", K::kFloat64},
-    {"params", K::kInt64},       {"flops", K::kInt64},
-    {"latency_ms", K::kFloat64}, {"train_seconds", K::kFloat64},
-    {"rank", K::kInt32},         {"status", K::kString},
-    {"message", K::kString},     {"started", K::kFloat64},
-    {"finished", K::kFloat64},   {"dispatched", K::kFloat64},
-    {"received", K::kFloat64},   {"rank0_strategy_seconds", K::kFloat64},
-    {"rank0_store_seconds", K::kFloat64},
-};
-const std::vector<ColumnSpec> kControllerColumns{
-    {"update", K::kInt64},    {"mean_reward", K::kFloat64}, {"baseline", K::kFloat64},
-    {"entropy", K::kFloat64}, {"loss", K::kFloat64},        {"grad_norm", K::kFloat64},
-};
 constexpr const char* kEvaluations = "evaluations";
 constexpr const char* kController = "controller";
 
@@ -108,8 +91,9 @@ RunFile RunFile::create(const std::string& path, bool overwrite, const RunAttrib
     const hid_t root = impl->file.get();
     write_root_attributes(root, attrs, path);
 
-    impl->evaluations = TableWriter(root, path, kEvaluations, kEvaluationColumns);
-    impl->controller = TableWriter(root, path, kController, kControllerColumns);
+    impl->evaluations = TableWriter(root, path, kEvaluations, record_columns<EvaluationRow>());
+    impl->controller =
+        TableWriter(root, path, kController, record_columns<search::ControllerUpdate>());
     check(H5Fflush(root, H5F_SCOPE_GLOBAL), "H5Fflush", path, "/");
     remove_checkpoints(path);
   } catch (...) {
@@ -126,8 +110,9 @@ RunFile RunFile::open_append(const std::string& path) {
   impl->path = path;
   impl->file = open_for_append(path);
   const hid_t root = impl->file.get();
-  impl->evaluations = TableWriter::open(root, path, kEvaluations, kEvaluationColumns);
-  impl->controller = TableWriter::open(root, path, kController, kControllerColumns);
+  impl->evaluations = TableWriter::open(root, path, kEvaluations, record_columns<EvaluationRow>());
+  impl->controller =
+      TableWriter::open(root, path, kController, record_columns<search::ControllerUpdate>());
   impl->flush();
   return RunFile(std::move(impl));
 }
@@ -135,35 +120,12 @@ RunFile RunFile::open_append(const std::string& path) {
 std::int64_t RunFile::controller_rows() const { return impl_->controller.rows(); }
 
 void RunFile::append(const train::EvalResult& result, const train::ControllerTiming& timing) {
-  const std::string genotype = result.genotype.to_string();
-  const char* genotype_text = genotype.c_str();
-  const char* status_text = train::status_name(result.status);
-  const char* message_text = result.message.c_str();
-  impl_->evaluations.append({
-      &result.id,
-      &genotype_text,
-      &result.reward,
-      &result.val_accuracy,
-      &result.params,
-      &result.flops,
-      &result.latency_ms,
-      &result.train_seconds,
-      &result.rank,
-      &status_text,
-      &message_text,
-      &result.started,
-      &result.finished,
-      &timing.dispatched,
-      &timing.received,
-      &timing.strategy_seconds,
-      &timing.store_seconds,
-  });
+  append_record(impl_->evaluations, EvaluationRow{result, timing});
   impl_->flush();
 }
 
-void RunFile::append_controller(const search::ControllerUpdate& u) {
-  impl_->controller.append(
-      {&u.update, &u.mean_reward, &u.baseline, &u.entropy, &u.loss, &u.grad_norm});
+void RunFile::append_controller(const search::ControllerUpdate& update) {
+  append_record(impl_->controller, update);
   impl_->flush();
 }
 
@@ -171,68 +133,16 @@ std::int64_t RunFile::rows() const { return impl_->evaluations.rows(); }
 
 const std::string& RunFile::path() const { return impl_->path; }
 
-train::EvalResult EvaluationTable::result(std::size_t row) const {
-  try {
-    return parse_row(row);
-  } catch (const std::exception& e) { // SpaceError, an unknown status, a short column
-    throw StoreError("run file '" + path + "': row " + std::to_string(row) + ": " + e.what());
-  }
-}
-
-train::EvalResult EvaluationTable::parse_row(std::size_t row) const {
-  train::EvalResult r;
-  r.id = id.at(row);
-  r.genotype = space::Genotype::parse(genotype.at(row));
-  r.status = train::status_from_name(status.at(row));
-  r.reward = reward.at(row);
-  r.val_accuracy = val_accuracy.at(row);
-  r.params = params.at(row);
-  r.flops = flops.at(row);
-  r.latency_ms = latency_ms.at(row);
-  r.train_seconds = train_seconds.at(row);
-  r.rank = rank.at(row);
-  r.started = started.at(row);
-  r.finished = finished.at(row);
-  r.message = message.at(row);
-  return r;
-}
-
-EvaluationTable read_evaluations(const std::string& path) {
+std::vector<EvaluationRow> read_evaluations(const std::string& path) {
   const hdf5::File file = open_read_only(path);
-  const TableReader reader(file.get(), path, kEvaluations, kEvaluationColumns);
-  EvaluationTable t;
-  t.path = path;
-  reader.read("id", t.id);
-  reader.read("genotype", t.genotype);
-  reader.read("reward", t.reward);
-  reader.read("val_accuracy", t.val_accuracy);
-  reader.read("params", t.params);
-  reader.read("flops", t.flops);
-  reader.read("latency_ms", t.latency_ms);
-  reader.read("train_seconds", t.train_seconds);
-  reader.read("rank", t.rank);
-  reader.read("status", t.status);
-  reader.read("message", t.message);
-  reader.read("started", t.started);
-  reader.read("finished", t.finished);
-  reader.read("dispatched", t.dispatched);
-  reader.read("received", t.received);
-  reader.read("rank0_strategy_seconds", t.rank0_strategy_seconds);
-  reader.read("rank0_store_seconds", t.rank0_store_seconds);
-  return t;
+  return read_records<EvaluationRow>(
+      TableReader(file.get(), path, kEvaluations, record_columns<EvaluationRow>()));
 }
 
-ControllerTable read_controller(const std::string& path) {
+std::vector<search::ControllerUpdate> read_controller(const std::string& path) {
   const hdf5::File file = open_read_only(path);
-  const TableReader reader(file.get(), path, kController, kControllerColumns);
-  ControllerTable t;
-  reader.read("update", t.update);
-  reader.read("mean_reward", t.mean_reward);
-  reader.read("baseline", t.baseline);
-  reader.read("entropy", t.entropy);
-  reader.read("loss", t.loss);
-  reader.read("grad_norm", t.grad_norm);
-  return t;
+  return read_records<search::ControllerUpdate>(
+      TableReader(file.get(), path, kController, record_columns<search::ControllerUpdate>()));
 }
 
 std::vector<std::pair<std::string, std::string>> read_config(const std::string& path) {

@@ -1,4 +1,4 @@
-#include "hpcnas/store/table.hpp"
+#include "table.hpp"
 
 #include <algorithm>
 #include <limits>

@@ -3,12 +3,11 @@
 #include <algorithm>
 #include <filesystem>
 #include <system_error>
-#include <variant>
 
+#include "hdf5_handle.hpp"
 #include "hpcnas/store/checkpoint.hpp"
-#include "hpcnas/store/hdf5_handle.hpp"
-#include "hpcnas/store/table.hpp"
 #include "root_attributes.hpp"
+#include "table.hpp"
 
 namespace hpcnas::store {
 
@@ -18,36 +17,6 @@ using hdf5::check;
 
 constexpr const char* kKind = "train";
 constexpr const char* kEpochs = "epochs";
-
-/// The epoch row, described once: its columns, its append and its read follow from this list.
-using Member = std::variant<std::int64_t TrainEpochRow::*, double TrainEpochRow::*>;
-struct Field {
-  const char* name;
-  Member member;
-};
-const std::vector<Field> kEpochFields{
-    {"epoch", &TrainEpochRow::epoch},
-    {"steps", &TrainEpochRow::steps},
-    {"learning_rate", &TrainEpochRow::learning_rate},
-    {"drop_path", &TrainEpochRow::drop_path},
-    {"train_loss", &TrainEpochRow::train_loss},
-    {"train_accuracy", &TrainEpochRow::train_accuracy},
-    {"test_loss", &TrainEpochRow::test_loss},
-    {"test_accuracy", &TrainEpochRow::test_accuracy},
-    {"holdout_loss", &TrainEpochRow::holdout_loss},
-    {"holdout_accuracy", &TrainEpochRow::holdout_accuracy},
-    {"epoch_seconds", &TrainEpochRow::epoch_seconds},
-    {"allreduce_seconds", &TrainEpochRow::allreduce_seconds},
-};
-
-std::vector<ColumnSpec> epoch_columns() {
-  std::vector<ColumnSpec> columns;
-  for (const auto& f : kEpochFields)
-    columns.push_back({f.name, std::holds_alternative<double TrainEpochRow::*>(f.member)
-                                   ? ColumnKind::kFloat64
-                                   : ColumnKind::kInt64});
-  return columns;
-}
 
 /// Creates (or replaces) the dataset `name` of `dims` and writes `data` (memory type `type`).
 void write_array(hid_t file, const std::string& path, const std::string& name,
@@ -128,7 +97,7 @@ TrainFile TrainFile::create(const std::string& path, bool overwrite, const RunAt
       hdf5::write_string_attribute(root, "source_run", source.source_run, path);
       hdf5::write_double_attribute(root, "source_seconds", source.source_seconds, path);
     }
-    impl->epochs = TableWriter(root, path, kEpochs, epoch_columns());
+    impl->epochs = TableWriter(root, path, kEpochs, record_columns<TrainEpochRow>());
     impl->flush();
     remove_checkpoints(path);
   } catch (...) {
@@ -146,17 +115,13 @@ TrainFile TrainFile::open_append(const std::string& path) {
   const hid_t root = impl->file.get();
   if (H5Aexists(root, "kind") <= 0 || hdf5::read_string_attribute(root, "kind", path) != kKind)
     throw StoreError("'" + path + "' is not the run file of an hpcnas train run");
-  impl->epochs = TableWriter::open(root, path, kEpochs, epoch_columns());
+  impl->epochs = TableWriter::open(root, path, kEpochs, record_columns<TrainEpochRow>());
   impl->flush();
   return TrainFile(std::move(impl));
 }
 
 void TrainFile::append(const TrainEpochRow& row) {
-  std::vector<const void*> cells;
-  for (const auto& f : kEpochFields)
-    cells.push_back(
-        std::visit([&](auto member) -> const void* { return &(row.*member); }, f.member));
-  impl_->epochs.append(cells);
+  append_record(impl_->epochs, row);
   impl_->flush();
 }
 
@@ -211,19 +176,8 @@ TrainHistory read_train(const std::string& path) {
     h.source.source_run = hdf5::read_string_attribute(root, "source_run", path);
     h.source.source_seconds = hdf5::read_double_attribute(root, "source_seconds", path);
   }
-  const TableReader reader(root, path, kEpochs, epoch_columns());
-  h.epochs.resize(reader.rows());
-  for (const auto& f : kEpochFields) {
-    std::visit(
-        [&](auto member) {
-          using Value = std::remove_reference_t<decltype(TrainEpochRow{}.*member)>;
-          std::vector<Value> column;
-          reader.read(f.name, column);
-          for (std::size_t r = 0; r < h.epochs.size(); ++r)
-            h.epochs[r].*member = column[r];
-        },
-        f.member);
-  }
+  h.epochs = read_records<TrainEpochRow>(
+      TableReader(root, path, kEpochs, record_columns<TrainEpochRow>()));
   h.tested = H5Lexists(root, "test", H5P_DEFAULT) > 0;
   if (h.tested) {
     std::vector<std::int64_t> dims;

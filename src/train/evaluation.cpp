@@ -4,6 +4,8 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "hpcnas/space/hash.hpp"
+
 namespace hpcnas::train {
 
 const char* status_name(EvalStatus status) {
@@ -33,11 +35,8 @@ EvalStatus status_from_name(const std::string& name) {
 }
 
 std::uint64_t evaluation_seed(std::uint64_t run_seed, std::int64_t id) {
-  // splitmix64 of the pair: neighbouring ids and seeds give unrelated streams.
-  std::uint64_t z = run_seed * 0x9E3779B97F4A7C15ULL + static_cast<std::uint64_t>(id) + 1;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
+  // The pair mixed as splitmix64 mixes: neighbouring ids and seeds give unrelated streams.
+  return space::mix64(run_seed * space::kGoldenGamma + static_cast<std::uint64_t>(id) + 1);
 }
 
 double unix_time() {

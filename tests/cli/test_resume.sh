@@ -81,6 +81,15 @@ cp "$(dirname "${BASH_SOURCE[0]}")/../fuzz/corpus/run_file/regression-hdf5-leak-
 search --resume damaged.h5 >out.txt 2>err.txt
 check "damaged run file exits 2" [ $? -eq 2 ]
 check "damaged run file named once" [ "$(grep -c damaged.h5 err.txt)" -eq 1 ]
+# Run files damaged so that reading them crashes HDF5 1.10 itself (fuzz inputs): the trial read
+# in a child process refuses them, every rank exits 2, one line says what happened.
+for kind in h5a-close-segv h5hg-read-segv; do
+  cp "$(dirname "${BASH_SOURCE[0]}")/../fuzz/corpus/run_file/regression-hdf5-$kind" crash.h5
+  search --resume crash.h5 >out.txt 2>err.txt
+  check "$kind: run file that crashes HDF5 exits 2" [ $? -eq 2 ]
+  check "$kind: one line, naming the file and the damage" \
+    [ "$(grep -c "'crash.h5' is damaged: reading it crashed the HDF5 library" err.txt)" -eq 1 ]
+done
 search --resume term-rl.h5 --seed 8 >out.txt 2>err.txt
 check "changed --seed exits 2" [ $? -eq 2 ]
 check "changed --seed named" grep -q -- "--seed (run file 7, now 8)" err.txt

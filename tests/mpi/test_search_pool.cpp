@@ -33,20 +33,22 @@ int search_with(const comm::MpiContext& ctx, std::vector<std::string> args) {
 void check_run_file(const comm::MpiContext& ctx, const std::string& path, int budget) {
   if (!ctx.is_controller())
     return;
-  const auto table = store::read_evaluations(path);
-  REQUIRE(table.rows() == static_cast<std::size_t>(budget));
-  const std::set<std::int64_t> ids(table.id.begin(), table.id.end());
+  const auto rows = store::read_evaluations(path);
+  REQUIRE(rows.size() == static_cast<std::size_t>(budget));
+  std::set<std::int64_t> ids;
+  std::set<std::int32_t> ranks;
+  for (const auto& row : rows) {
+    ids.insert(row.result.id);
+    ranks.insert(row.result.rank);
+    CHECK(std::isfinite(row.result.reward));
+    CHECK(row.result.finished >= row.result.started);
+  }
   CHECK(ids.size() == static_cast<std::size_t>(budget));
   CHECK(*ids.begin() == 0);
   CHECK(*ids.rbegin() == budget - 1);
-  for (double r : table.reward)
-    CHECK(std::isfinite(r));
-  const std::set<std::int32_t> ranks(table.rank.begin(), table.rank.end());
   for (int trainer = 1; trainer < ctx.size(); ++trainer)
     CHECK(ranks.count(trainer) == 1);
   CHECK(ranks.count(0) == (ctx.size() == 1 ? 1u : 0u));
-  for (std::size_t i = 0; i < table.rows(); ++i)
-    CHECK(table.finished[i] >= table.started[i]);
 }
 
 } // namespace
@@ -59,9 +61,8 @@ TEST_CASE("surrogate search records exactly budget rows from every trainer", "[m
                             std::to_string(budget), "--out", out, "--overwrite"}) == app::kExitOk);
   check_run_file(ctx, out, budget);
   if (ctx.is_controller()) {
-    const auto table = store::read_evaluations(out);
-    for (const auto& s : table.status)
-      CHECK(s == "ok");
+    for (const auto& row : store::read_evaluations(out))
+      CHECK(row.result.status == train::EvalStatus::kOk);
     CHECK(store::read_root_attribute(out, "config.budget") == std::to_string(budget));
   }
 }
@@ -95,13 +96,12 @@ TEST_CASE("real training on synthetic data", "[mpi][pool]") {
                             "--overwrite"}) == app::kExitOk);
   check_run_file(ctx, out, budget);
   if (ctx.is_controller()) {
-    const auto table = store::read_evaluations(out);
-    for (std::size_t i = 0; i < table.rows(); ++i) {
-      CHECK(table.status[i] == "ok");
-      CHECK(table.params[i] > 0);
-      CHECK(table.flops[i] > 0);
-      CHECK(table.latency_ms[i] > 0);
-      CHECK(table.val_accuracy[i] > 0.1); // above chance (10 classes) after one epoch
+    for (const auto& row : store::read_evaluations(out)) {
+      CHECK(row.result.status == train::EvalStatus::kOk);
+      CHECK(row.result.params > 0);
+      CHECK(row.result.flops > 0);
+      CHECK(row.result.latency_ms > 0);
+      CHECK(row.result.val_accuracy > 0.1); // above chance (10 classes) after one epoch
     }
   }
 }
@@ -114,14 +114,14 @@ TEST_CASE("a child forced to fail is recorded and the run completes", "[mpi][poo
                             "--fail-ids", "1", "--out", out, "--overwrite"}) == app::kExitOk);
   check_run_file(ctx, out, budget);
   if (ctx.is_controller()) {
-    const auto table = store::read_evaluations(out);
-    for (std::size_t i = 0; i < table.rows(); ++i) {
-      if (table.id[i] == 1) {
-        CHECK(table.status[i] == "error");
-        CHECK(table.reward[i] == 0.0);
-        CHECK_THAT(table.message[i], Catch::Contains("forced failure"));
+    for (const auto& row : store::read_evaluations(out)) {
+      const train::EvalResult& r = row.result;
+      if (r.id == 1) {
+        CHECK(r.status == train::EvalStatus::kError);
+        CHECK(r.reward == 0.0);
+        CHECK_THAT(r.message, Catch::Contains("forced failure"));
       } else {
-        CHECK(table.status[i] == "ok");
+        CHECK(r.status == train::EvalStatus::kOk);
       }
     }
   }
@@ -144,7 +144,7 @@ TEST_CASE("bad data or an existing run file: exit 2 on every rank, no file left"
   CHECK(search_with(ctx, {"--evaluator", "surrogate", "--budget", "1", "--out", existing}) ==
         app::kExitBadInput);
   if (ctx.is_controller())
-    CHECK(store::read_evaluations(existing).rows() == 1);
+    CHECK(store::read_evaluations(existing).size() == 1);
 }
 
 TEST_CASE("rl and evolution complete a surrogate run; rl writes /controller", "[mpi][pool]") {
@@ -159,14 +159,14 @@ TEST_CASE("rl and evolution complete a surrogate run; rl writes /controller", "[
     if (ctx.is_controller()) {
       const auto updates = store::read_controller(out);
       if (strategy == "rl") {
-        CHECK(updates.rows() == static_cast<std::size_t>(budget / 5));
-        for (std::size_t u = 0; u < updates.rows(); ++u) {
-          CHECK(updates.update[u] == static_cast<std::int64_t>(u));
-          CHECK(std::isfinite(updates.loss[u]));
-          CHECK(std::isfinite(updates.grad_norm[u]));
+        CHECK(updates.size() == static_cast<std::size_t>(budget / 5));
+        for (std::size_t u = 0; u < updates.size(); ++u) {
+          CHECK(updates[u].update == static_cast<std::int64_t>(u));
+          CHECK(std::isfinite(updates[u].loss));
+          CHECK(std::isfinite(updates[u].grad_norm));
         }
       } else {
-        CHECK(updates.rows() == 0);
+        CHECK(updates.empty());
       }
     }
   }

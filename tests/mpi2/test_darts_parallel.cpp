@@ -87,7 +87,7 @@ TEST_CASE("a DARTS run on synthetic data writes alpha history and genotypes", "[
       CHECK(row.steps == 4);
       CHECK(row.alpha_normal.size() == 14 * 8);
       CHECK(row.alpha_reduce.size() == 14 * 8);
-      CHECK_NOTHROW(space::Genotype::parse(row.genotype).validate());
+      CHECK_NOTHROW(row.genotype.validate());
       CHECK(row.val_accuracy >= 0);
       CHECK(row.val_accuracy <= 1);
       CHECK(std::isfinite(row.train_loss));

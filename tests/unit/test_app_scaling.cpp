@@ -8,21 +8,22 @@ using hpcnas::app::measure_search;
 using hpcnas::app::print_scaling;
 using hpcnas::app::relate_rows;
 using hpcnas::app::ScalingRow;
-using hpcnas::store::EvaluationTable;
+using hpcnas::store::EvaluationRow;
 using hpcnas::store::StoreError;
 
 namespace {
 
 /// `rows` evaluations spread over a span of `span` seconds (rank 0's clock), with rank 0 spending
 /// `busy` seconds in all, half in the strategy and half in HDF5.
-EvaluationTable table(int rows, double span, double busy) {
-  EvaluationTable t;
+std::vector<EvaluationRow> table(int rows, double span, double busy) {
+  std::vector<EvaluationRow> t(static_cast<std::size_t>(rows));
   for (int i = 0; i < rows; ++i) {
-    t.id.push_back(i);
-    t.dispatched.push_back(100.0 + span * i / rows);
-    t.received.push_back(100.0 + span * (i + 1) / rows);
-    t.rank0_strategy_seconds.push_back(busy / (2 * rows));
-    t.rank0_store_seconds.push_back(busy / (2 * rows));
+    EvaluationRow& row = t[static_cast<std::size_t>(i)];
+    row.result.id = i;
+    row.timing.dispatched = 100.0 + span * i / rows;
+    row.timing.received = 100.0 + span * (i + 1) / rows;
+    row.timing.strategy_seconds = busy / (2 * rows);
+    row.timing.store_seconds = busy / (2 * rows);
   }
   return t;
 }
@@ -42,7 +43,7 @@ TEST_CASE("a search run's throughput and controller share come from rank 0's clo
   CHECK_FALSE(row.allreduce_share.has_value());
   // With one rank, rank 0 trains: one worker.
   CHECK(measure_search(table(4, 10.0, 0.0), 1, 1).workers == 1);
-  CHECK_THROWS_AS(measure_search(EvaluationTable{}, 2, 1), StoreError);
+  CHECK_THROWS_AS(measure_search({}, 2, 1), StoreError);
 }
 
 TEST_CASE("speed-up and efficiency are against the run with fewest workers of its kind",

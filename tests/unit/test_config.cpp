@@ -76,8 +76,8 @@ TEST_CASE("bad input gets one line naming the option", "[config]") {
 }
 
 TEST_CASE("id lists", "[config]") {
-  CHECK(parse_id_list("") == std::vector<long long>{});
-  CHECK(parse_id_list("3,0,12") == std::vector<long long>{3, 0, 12});
+  CHECK(parse_id_list("").empty());
+  CHECK(parse_id_list("3,0,12") == std::vector<std::int64_t>{3, 0, 12});
   CHECK_THROWS_AS(parse_id_list("-1"), ConfigError);
 }
 

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include <functional>
 #include <iostream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -86,46 +88,28 @@ train::ControllerTiming make_timing(std::int64_t id) {
   return t;
 }
 
-void check_row(const EvaluationTable& t, std::size_t i, const train::EvalResult& r) {
+void check_row(const std::vector<EvaluationRow>& rows, std::size_t i, const train::EvalResult& r) {
   INFO("row " << i);
-  CHECK(t.id[i] == r.id);
-  CHECK(t.genotype[i] == r.genotype.to_string());
-  CHECK(t.reward[i] == r.reward);
-  CHECK(t.val_accuracy[i] == r.val_accuracy);
-  CHECK(t.params[i] == r.params);
-  CHECK(t.flops[i] == r.flops);
-  CHECK(t.latency_ms[i] == r.latency_ms);
-  CHECK(t.train_seconds[i] == r.train_seconds);
-  CHECK(t.rank[i] == r.rank);
-  CHECK(t.status[i] == train::status_name(r.status));
-  CHECK(t.message[i] == r.message);
-  CHECK(t.started[i] == r.started);
-  CHECK(t.finished[i] == r.finished);
+  REQUIRE(i < rows.size());
+  const train::EvalResult& read = rows[i].result;
+  CHECK(read.id == r.id);
+  CHECK(read.genotype == r.genotype);
+  CHECK(read.reward == r.reward);
+  CHECK(read.val_accuracy == r.val_accuracy);
+  CHECK(read.params == r.params);
+  CHECK(read.flops == r.flops);
+  CHECK(read.latency_ms == r.latency_ms);
+  CHECK(read.train_seconds == r.train_seconds);
+  CHECK(read.rank == r.rank);
+  CHECK(read.status == r.status);
+  CHECK(read.message == r.message);
+  CHECK(read.started == r.started);
+  CHECK(read.finished == r.finished);
   const train::ControllerTiming timing = make_timing(r.id);
-  CHECK(t.dispatched[i] == timing.dispatched);
-  CHECK(t.received[i] == timing.received);
-  CHECK(t.rank0_strategy_seconds[i] == timing.strategy_seconds);
-  CHECK(t.rank0_store_seconds[i] == timing.store_seconds);
-}
-
-void check_columns_have(const EvaluationTable& t, std::size_t rows) {
-  CHECK(t.rows() == rows);
-  CHECK(t.genotype.size() == rows);
-  CHECK(t.reward.size() == rows);
-  CHECK(t.val_accuracy.size() == rows);
-  CHECK(t.params.size() == rows);
-  CHECK(t.flops.size() == rows);
-  CHECK(t.latency_ms.size() == rows);
-  CHECK(t.train_seconds.size() == rows);
-  CHECK(t.rank.size() == rows);
-  CHECK(t.status.size() == rows);
-  CHECK(t.message.size() == rows);
-  CHECK(t.started.size() == rows);
-  CHECK(t.finished.size() == rows);
-  CHECK(t.dispatched.size() == rows);
-  CHECK(t.received.size() == rows);
-  CHECK(t.rank0_strategy_seconds.size() == rows);
-  CHECK(t.rank0_store_seconds.size() == rows);
+  CHECK(rows[i].timing.dispatched == timing.dispatched);
+  CHECK(rows[i].timing.received == timing.received);
+  CHECK(rows[i].timing.strategy_seconds == timing.strategy_seconds);
+  CHECK(rows[i].timing.store_seconds == timing.store_seconds);
 }
 
 std::string store_error(const std::function<void()>& action) {
@@ -198,24 +182,87 @@ TEST_CASE("a run file stores every column of every row exactly", "[store]") {
     RunFile file = RunFile::create(path, false, test_attributes());
     CHECK(file.path() == path);
     CHECK(file.rows() == 0);
-    CHECK(read_evaluations(path).rows() == 0);
+    CHECK(read_evaluations(path).empty());
     for (const auto& r : results) {
       file.append(r, make_timing(r.id));
     }
     CHECK(file.rows() == 9);
     // Readable while the writer still holds the file open.
-    check_columns_have(read_evaluations(path), 9);
+    CHECK(read_evaluations(path).size() == 9);
   }
 
-  const EvaluationTable t = read_evaluations(path);
-  check_columns_have(t, results.size());
+  const std::vector<EvaluationRow> t = read_evaluations(path);
+  REQUIRE(t.size() == results.size());
   for (std::size_t i = 0; i < results.size(); ++i) {
     check_row(t, i, results[i]);
   }
-  CHECK(t.status[0] == "ok");
-  CHECK(t.status[1] == "diverged");
-  CHECK(t.message[1] == results[1].message);
-  CHECK(t.message[0].empty());
+  CHECK(t[0].result.status == train::EvalStatus::kOk);
+  CHECK(t[1].result.status == train::EvalStatus::kDiverged);
+  CHECK(t[0].result.message.empty());
+}
+
+TEST_CASE("the run file's columns are the fields its records list, and only those", "[store]") {
+  TempDir dir;
+  const std::string path = dir.file("run.h5");
+  RunFile::create(path, false, test_attributes());
+  std::string expected;
+  const EvaluationRow row;
+  EvaluationRow::fields(
+      row, [&](const char* name, const auto&) { expected += name + std::string(" "); });
+  expected += "|";
+  const search::ControllerUpdate update;
+  search::ControllerUpdate::fields(
+      update, [&](const char* name, const auto&) { expected += std::string(" ") + name; });
+  // h5py lists a group's members sorted by name; so does this.
+  const std::string script = R"(import sys, h5py
+f = h5py.File(sys.argv[1], 'r')
+print(' '.join(sorted(f['evaluations'].keys())) + ' | ' + ' '.join(sorted(f['controller'].keys())))
+)";
+  auto sorted_words = [](const std::string& text) {
+    std::istringstream in(text);
+    std::vector<std::string> left, right;
+    bool after_bar = false;
+    for (std::string word; in >> word;) {
+      if (word == "|")
+        after_bar = true;
+      else
+        (after_bar ? right : left).push_back(word);
+    }
+    std::sort(left.begin(), left.end());
+    std::sort(right.begin(), right.end());
+    return std::make_pair(left, right);
+  };
+  int status = 0;
+  const std::string output = run_h5py(dir, script, path, status);
+  INFO(output);
+  REQUIRE(status == 0);
+  CHECK(sorted_words(output) == sorted_words(expected));
+  CHECK(sorted_words(output).first.size() == 17);
+}
+
+TEST_CASE("a recorded genotype that does not parse names the file, the row and the column",
+          "[store]") {
+  TempDir dir;
+  const std::string path = dir.file("run.h5");
+  {
+    RunFile file = RunFile::create(path, false, test_attributes());
+    std::mt19937_64 rng(3);
+    for (std::int64_t id = 0; id < 3; ++id)
+      file.append(make_result(id, rng), make_timing(id));
+  }
+  const std::string script = R"(import sys, h5py
+f = h5py.File(sys.argv[1], 'r+')
+f['evaluations/genotype'][1] = 'Genotype(normal=[(broken'
+f['evaluations/status'][2] = 'exploded'
+print('ok')
+)";
+  int status = 0;
+  const std::string output = run_h5py(dir, script, path, status);
+  INFO(output);
+  REQUIRE(status == 0);
+  CHECK_THAT(store_error([&] { read_evaluations(path); }), Catch::Contains("'" + path + "'") &&
+                                                               Catch::Contains("row 1") &&
+                                                               Catch::Contains("genotype"));
 }
 
 TEST_CASE("root attributes hold versions, command line and configuration", "[store]") {
@@ -250,13 +297,13 @@ TEST_CASE("create refuses to replace an existing file unless told to", "[store]"
 
   const std::string refused = store_error([&] { RunFile::create(path, false, test_attributes()); });
   CHECK(refused == "refusing to overwrite existing run file '" + path + "' (pass --overwrite)");
-  CHECK(read_evaluations(path).rows() == 1); // untouched
+  CHECK(read_evaluations(path).size() == 1); // untouched
 
   RunAttributes other;
   other.command_line = "second";
   RunFile file = RunFile::create(path, true, other);
   CHECK(file.rows() == 0);
-  CHECK(read_evaluations(path).rows() == 0);
+  CHECK(read_evaluations(path).empty());
   CHECK(read_root_attribute(path, "command_line") == "second");
   CHECK_THROWS_AS(read_root_attribute(path, "config.strategy"), StoreError);
 
@@ -283,8 +330,8 @@ TEST_CASE("a RunFile can be moved and keeps appending", "[store]") {
   c = std::move(b); // closes c.h5, takes over a.h5
   c.append(make_result(2, rng), make_timing(2));
   CHECK(c.path() == dir.file("a.h5"));
-  CHECK(read_evaluations(dir.file("a.h5")).rows() == 3);
-  CHECK(read_evaluations(dir.file("c.h5")).rows() == 0);
+  CHECK(read_evaluations(dir.file("a.h5")).size() == 3);
+  CHECK(read_evaluations(dir.file("c.h5")).empty());
 }
 
 TEST_CASE("rows flushed before the writer is killed survive", "[store]") {
@@ -314,13 +361,13 @@ TEST_CASE("rows flushed before the writer is killed survive", "[store]") {
   REQUIRE(WTERMSIG(status) == SIGKILL);
 
   std::mt19937_64 rng(7);
-  const EvaluationTable t = read_evaluations(path);
-  check_columns_have(t, kRows);
+  const std::vector<EvaluationRow> t = read_evaluations(path);
+  REQUIRE(t.size() == kRows);
   for (int id = 0; id < kRows; ++id) {
     check_row(t, static_cast<std::size_t>(id), make_result(id, rng));
   }
   // Reopens again, attributes included, and h5py reads it too.
-  CHECK(read_evaluations(path).rows() == kRows);
+  CHECK(read_evaluations(path).size() == kRows);
   CHECK(read_root_attribute(path, "config.strategy") == "rl");
   int python_status = 0;
   const std::string output = run_h5py(dir, kH5pyScript, path, python_status);
@@ -396,7 +443,7 @@ TEST_CASE("controller updates form their own table", "[store]") {
   const std::string path = dir.file("run.h5");
   {
     RunFile file = RunFile::create(path, false, test_attributes());
-    CHECK(read_controller(path).rows() == 0);
+    CHECK(read_controller(path).empty());
     for (std::int64_t u = 0; u < 3; ++u) {
       search::ControllerUpdate update;
       update.update = u;
@@ -410,24 +457,26 @@ TEST_CASE("controller updates form their own table", "[store]") {
     std::mt19937_64 rng(1);
     file.append(make_result(0, rng), make_timing(0));
   }
-  const ControllerTable c = read_controller(path);
-  REQUIRE(c.rows() == 3);
-  CHECK(c.update == std::vector<std::int64_t>{0, 1, 2});
-  CHECK(c.mean_reward[2] == 0.5 + 0.2);
-  CHECK(c.baseline[1] == 0.4);
-  CHECK(c.entropy[0] == 1.9);
-  CHECK(c.loss[0] == -0.25);
-  CHECK(c.grad_norm[2] == 3.5);
-  CHECK(read_evaluations(path).rows() == 1);
+  const std::vector<search::ControllerUpdate> c = read_controller(path);
+  REQUIRE(c.size() == 3);
+  CHECK(c[0].update == 0);
+  CHECK(c[2].update == 2);
+  CHECK(c[2].mean_reward == 0.5 + 0.2);
+  CHECK(c[1].baseline == 0.4);
+  CHECK(c[0].entropy == 1.9);
+  CHECK(c[0].loss == -0.25);
+  CHECK(c[2].grad_norm == 3.5);
+  CHECK(read_evaluations(path).size() == 1);
 }
 
 namespace {
 
-DartsEpochRow darts_row(std::int64_t epoch) {
-  DartsEpochRow row;
+darts::EpochRecord darts_row(std::int64_t epoch) {
+  darts::EpochRecord row;
   row.epoch = epoch;
   row.steps = 10 + epoch;
-  row.genotype = "epoch " + std::to_string(epoch);
+  std::mt19937_64 rng(static_cast<std::uint64_t>(epoch));
+  row.genotype = space::sample_genotype(rng);
   row.train_loss = 1.0 / static_cast<double>(epoch + 3);
   for (int i = 0; i < 2 * 3; ++i) {
     row.alpha_normal.push_back(static_cast<double>(epoch) + 0.1 * i);
@@ -456,8 +505,11 @@ TEST_CASE("a DARTS run file reopened for a resume drops the epochs after its che
   }
   const DartsHistory history = read_darts(path);
   REQUIRE(history.epochs.size() == 2);
-  CHECK(history.epochs[0].genotype == "epoch 0");
-  CHECK(history.epochs[1].genotype == "epoch 7");
+  CHECK(history.epochs[0].genotype == darts_row(0).genotype);
+  CHECK(history.epochs[1].genotype == darts_row(7).genotype);
+  CHECK(history.epochs[1].epoch == 7);
+  CHECK(history.epochs[1].steps == 17);
+  CHECK(history.epochs[1].train_loss == darts_row(7).train_loss);
   CHECK(history.epochs[1].alpha_normal == darts_row(7).alpha_normal);
   CHECK(history.epochs[1].alpha_reduce == darts_row(7).alpha_reduce);
 
@@ -588,4 +640,57 @@ TEST_CASE("a train run file round-trips its epochs, test results and export samp
   CHECK(h.test.worst_class() == 0);
   CHECK_THROWS_WITH(DartsFile::open_append(run), Catch::Contains("not the run file"));
   CHECK_THROWS_WITH(TrainFile::open_append(dir.file("missing.h5")), Catch::Contains("missing.h5"));
+}
+
+TEST_CASE("a trial read in a child process refuses run files that crash or hang HDF5", "[store]") {
+  TempDir dir;
+  const std::string good = dir.file("good.h5");
+  {
+    RunFile file = RunFile::create(good, false, test_attributes());
+    std::mt19937_64 rng(5);
+    file.append(make_result(0, rng), make_timing(0));
+  }
+  const auto size = fs::file_size(good);
+  const auto written = fs::last_write_time(good);
+  CHECK_NOTHROW(verify_readable(good));
+  CHECK(fs::file_size(good) == size); // the trial writes nothing, not even a flush
+  CHECK(fs::last_write_time(good) == written);
+  CHECK(read_evaluations(good).size() == 1);
+  // A missing file passes the trial: the caller's own read names the problem.
+  CHECK_NOTHROW(verify_readable(dir.file("missing.h5")));
+
+  // Inputs the run-file fuzz target found: HDF5 1.10 crashes on them (SIGSEGV without
+  // sanitizers, a sanitizer report with them), loops forever, or allocates without bound.
+  const std::string corpus = std::string(HPCNAS_FUZZ_CORPUS) + "/run_file/";
+  for (const std::string kind :
+       {"h5a-close-segv", "h5hg-read-segv", "h5hg-read-memcpy-param-overlap"}) {
+    INFO(kind);
+    CHECK_THAT(store_error([&] { verify_readable(corpus + "regression-hdf5-" + kind); }),
+               Catch::Contains("is damaged: reading it"));
+  }
+  CHECK_THAT(
+      store_error([&] {
+        verify_readable(corpus + "regression-hdf5-timeout", TrialLimits{1, std::size_t{1} << 30});
+      }),
+      Catch::Contains("is damaged: reading it did not finish in 1 s"));
+  CHECK_THAT(
+      store_error([&] {
+        verify_readable(corpus + "regression-hdf5-oom", TrialLimits{30, std::size_t{256} << 20});
+      }),
+      Catch::Contains("is damaged: reading it"));
+  // Every damaged input either fails the trial or reads (or is refused) without harm here.
+  for (const auto& entry : fs::directory_iterator(corpus)) {
+    const std::string path = entry.path().string();
+    INFO(path);
+    try {
+      verify_readable(path, TrialLimits{5, std::size_t{1} << 30});
+    } catch (const StoreError&) {
+      continue;
+    }
+    try {
+      read_evaluations(path);
+      read_config(path);
+    } catch (const StoreError&) {
+    }
+  }
 }

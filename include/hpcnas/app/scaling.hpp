@@ -26,7 +26,7 @@ struct ScalingRow {
 };
 
 /// A search run: its span runs from rank 0's first dispatch to its last receipt.
-ScalingRow measure_search(const store::EvaluationTable& table, int ranks, int nodes);
+ScalingRow measure_search(const std::vector<store::EvaluationRow>& rows, int ranks, int nodes);
 
 /// Sets speedup and efficiency of every row against the row of its kind with fewest workers.
 void relate_rows(std::vector<ScalingRow>& rows);

@@ -35,6 +35,13 @@ public:
   /// Ends the whole job (every rank) with this exit code: for errors after set-up.
   [[noreturn]] void abort(int code) const;
 
+  /// Finalises MPI (when this context initialised it) at the end of a run that earned
+  /// `exit_code`. MPI_Finalize waits for every rank, and a rank that died under a launcher that
+  /// kept the job alive never arrives: after kFinalizeSeconds this rank leaves with `exit_code`
+  /// anyway, its output flushed (its results are on disk already).
+  void finalize(int exit_code);
+  static constexpr int kFinalizeSeconds = 10;
+
 private:
   int rank_ = 0;
   int size_ = 1;

@@ -4,8 +4,8 @@
 /// Protocol (MPI_COMM_WORLD, point to point, rank 0 = controller):
 ///   controller -> trainer  tag kWork    [id:int64][seed:uint64][encoding: kEncodingLength x int32]
 ///   controller -> trainer  tag kStop    (empty) no more work: the trainer returns
-///   trainer -> controller  tag kResult  one packed EvalResult (fixed fields, then genotype
-///                                       encoding, then the failure message)
+///   trainer -> controller  tag kResult  one packed EvalResult, its fields in the order
+///                                       EvalResult::fields lists them
 ///   trainer -> controller  tag kStopping (empty) the trainer was signalled: stop the run
 ///   trainer -> controller  tag kAlive    (empty) heartbeat while evaluating
 /// Each trainer holds at most one request. The controller primes every trainer from the

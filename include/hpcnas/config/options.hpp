@@ -3,6 +3,7 @@
 /// own section of options bound straight into its config struct; `--config FILE` supplies the
 /// same options in INI form, and the command line wins over the file.
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -68,6 +69,6 @@ Parsed<FinalTrainConfig> parse_train(const std::vector<std::string>& args,
                                      const OptionList& base = {});
 
 /// Evaluation ids of the --fail-ids test hook ("3,7,9"). Throws ConfigError.
-std::vector<long long> parse_id_list(const std::string& text);
+std::vector<std::int64_t> parse_id_list(const std::string& text);
 
 } // namespace hpcnas::config

@@ -83,7 +83,8 @@ struct SearchConfig {
   std::uint64_t seed = 1;
   std::string out = "hpcnas-run.h5";
   bool overwrite = false;
-  std::string fail_ids;            ///< test hook: comma-separated evaluation ids forced to fail
+  std::string fail_ids_text;          ///< test hook --fail-ids as given: comma-separated ids
+  std::vector<std::int64_t> fail_ids; ///< the same ids, parsed (forced to fail)
   std::string resume;              ///< run file to continue (its checkpoint is beside it)
   int checkpoint_every = 10;       ///< results between checkpoints
   double checkpoint_seconds = 300; ///< seconds between checkpoints

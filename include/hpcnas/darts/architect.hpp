@@ -21,6 +21,7 @@
 
 #include "hpcnas/comm/collective.hpp"
 #include "hpcnas/darts/supernet.hpp"
+#include "hpcnas/train/flat_sgd.hpp"
 
 namespace hpcnas::darts {
 
@@ -97,7 +98,7 @@ private:
   comm::Collective& collective_;
   std::vector<torch::Tensor> weights_;
   std::vector<torch::Tensor> alphas_;
-  std::vector<torch::Tensor> momentum_buffers_;
+  train::FlatSgd sgd_; ///< the weight step: the weights become views into its flat buffer
   std::unique_ptr<torch::optim::Adam> adam_;
 };
 

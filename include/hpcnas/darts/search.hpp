@@ -16,28 +16,10 @@
 
 #include "hpcnas/comm/collective.hpp"
 #include "hpcnas/config/search_config.hpp"
+#include "hpcnas/darts/epoch_record.hpp"
 #include "hpcnas/space/genotype.hpp"
 
 namespace hpcnas::darts {
-
-/// What one epoch gives, identical on every rank.
-struct EpochRecord {
-  int epoch = 0;             ///< 0-based
-  std::int64_t steps = 0;    ///< search steps this epoch
-  double learning_rate = 0;  ///< of the weights, this epoch
-  double train_loss = 0;     ///< mean over the epoch's training batches (weight steps)
-  double train_accuracy = 0; ///< fraction in [0, 1]
-  double val_loss = 0;       ///< the whole validation split, BatchNorm in inference mode
-  double val_accuracy = 0;
-  double seconds = 0;               ///< wall time of the epoch (search steps and validation)
-  double step_seconds = 0;          ///< time in search steps, mean over ranks
-  double allreduce_seconds = 0;     ///< of which inside the allreduce, mean over ranks
-  double allreduce_seconds_max = 0; ///< the same, of the rank that waited longest
-  std::vector<double> alpha_normal; ///< [kEdges * kOps] row-major, after the epoch
-  std::vector<double> alpha_reduce;
-  space::Genotype genotype; ///< derived by the DARTS rule
-  int normal_skip_connections = 0;
-};
 
 /// Where a search stands: the epoch in progress (0-based) and the steps of it already taken.
 struct SearchPosition {

@@ -23,6 +23,22 @@ struct TrainEpochRow {
   double holdout_accuracy = 0;
   double epoch_seconds = 0;
   double allreduce_seconds = 0; ///< mean over ranks
+
+  /// A record (see train::EvalResult): one /epochs column per field.
+  template <typename Self, typename Visit> static void fields(Self& self, Visit&& visit) {
+    visit("epoch", self.epoch);
+    visit("steps", self.steps);
+    visit("learning_rate", self.learning_rate);
+    visit("drop_path", self.drop_path);
+    visit("train_loss", self.train_loss);
+    visit("train_accuracy", self.train_accuracy);
+    visit("test_loss", self.test_loss);
+    visit("test_accuracy", self.test_accuracy);
+    visit("holdout_loss", self.holdout_loss);
+    visit("holdout_accuracy", self.holdout_accuracy);
+    visit("epoch_seconds", self.epoch_seconds);
+    visit("allreduce_seconds", self.allreduce_seconds);
+  }
 };
 
 /// The final model on the test set.

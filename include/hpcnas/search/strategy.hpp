@@ -23,6 +23,16 @@ struct ControllerUpdate {
   double entropy = 0;      ///< mean policy entropy over the batch
   double loss = 0;
   double grad_norm = 0; ///< before clipping
+
+  /// A record (see train::EvalResult): one /controller column per field.
+  template <typename Self, typename Visit> static void fields(Self& self, Visit&& visit) {
+    visit("update", self.update);
+    visit("mean_reward", self.mean_reward);
+    visit("baseline", self.baseline);
+    visit("entropy", self.entropy);
+    visit("loss", self.loss);
+    visit("grad_norm", self.grad_norm);
+  }
 };
 
 class Strategy {

@@ -79,6 +79,13 @@ struct Genotype {
   void validate() const;
 };
 
+/// A genotype as a field of a record (a run-file column): its DARTS text. Found by
+/// argument-dependent lookup, like every record field stored as text.
+inline std::string to_text(const Genotype& genotype) { return genotype.to_string(); }
+inline void from_text(std::string_view text, Genotype& genotype) {
+  genotype = Genotype::parse(text);
+}
+
 /// The published DARTS_V2 cell (second-order DARTS on CIFAR-10).
 Genotype darts_v2();
 

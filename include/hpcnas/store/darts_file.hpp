@@ -2,7 +2,7 @@
 /// The HDF5 run file of `hpcnas darts`, written by rank 0 only. Layout:
 ///   /                    attributes as in a search run file: schema_version, hpcnas_version,
 ///                        command_line, config.<option>; plus kind = "darts"
-///   /darts/epochs/<c>    one row per epoch (see DartsEpochRow), 1-D extendible columns
+///   /darts/epochs/<c>    one row per epoch, one 1-D extendible column per darts::EpochRecord field
 ///   /darts/alpha_normal  float64 [epoch, edge, op], extendible along epoch: alpha after each
 ///   /darts/alpha_reduce  epoch (edges in supernet order, ops in space::Op order, 'none' first);
 ///                        attribute `ops`: the op names, comma-separated
@@ -13,32 +13,14 @@
 #include <string>
 #include <vector>
 
+#include "hpcnas/darts/epoch_record.hpp"
 #include "hpcnas/store/run_file.hpp"
 
 namespace hpcnas::store {
 
-/// One epoch of a DARTS search.
-struct DartsEpochRow {
-  std::int64_t epoch = 0;
-  std::int64_t steps = 0;
-  std::string genotype; ///< DARTS text of the derived genotype
-  double learning_rate = 0;
-  double train_loss = 0;
-  double train_accuracy = 0;
-  double val_loss = 0;
-  double val_accuracy = 0;
-  double epoch_seconds = 0;
-  double step_seconds = 0;          ///< in search steps, mean over ranks
-  double allreduce_seconds = 0;     ///< of which in the gradient allreduce, mean over ranks
-  double allreduce_seconds_max = 0; ///< the same, the slowest rank
-  std::int32_t normal_skip_connections = 0;
-  std::vector<double> alpha_normal; ///< edges * ops values, row-major
-  std::vector<double> alpha_reduce;
-};
-
 /// Everything of /darts, read back whole.
 struct DartsHistory {
-  std::vector<DartsEpochRow> epochs; ///< alpha included
+  std::vector<darts::EpochRecord> epochs; ///< alpha included
   int edges = 0;
   int ops = 0;
 };
@@ -56,7 +38,7 @@ public:
   ~DartsFile();
 
   /// Appends one epoch (row and alpha) and flushes.
-  void append(const DartsEpochRow& row);
+  void append(const darts::EpochRecord& row);
   /// Keeps only the first `epochs` epochs (a resume drops those its checkpoint does not cover:
   /// they are computed again) and flushes.
   void truncate(std::int64_t epochs);

@@ -3,7 +3,8 @@
 ///   /                 attributes: schema_version, hpcnas_version, command_line, ranks and nodes
 ///                     (of the run that created it), one string attribute "config.<option>" per
 ///                     resolved option
-///   /evaluations/<c>  one 1-D extendible, chunked dataset per column c (see EvaluationTable)
+///   /evaluations/<c>  one 1-D extendible, chunked dataset per field c of EvaluationRow
+///   /controller/<c>   the same per field of search::ControllerUpdate (learning strategies)
 /// Each append extends every column by one row and flushes the file, so a crash loses at most
 /// in-flight work and h5py/h5dump read the file while the run goes on.
 
@@ -36,44 +37,16 @@ struct RunAttributes {
   int nodes = 1; ///< distinct hosts among them
 };
 
-/// The columns of /evaluations, read back whole (for tests, report and resume).
-struct EvaluationTable {
-  std::vector<std::int64_t> id;
-  std::vector<std::string> genotype; ///< DARTS text
-  std::vector<double> reward;
-  std::vector<double> val_accuracy;
-  std::vector<std::int64_t> params;
-  std::vector<std::int64_t> flops;
-  std::vector<double> latency_ms;
-  std::vector<double> train_seconds;
-  std::vector<std::int32_t> rank;
-  std::vector<std::string> status; ///< status_name()
-  std::vector<std::string> message;
-  std::vector<double> started;
-  std::vector<double> finished;
-  std::vector<double> dispatched; ///< ControllerTiming, one column per field
-  std::vector<double> received;
-  std::vector<double> rank0_strategy_seconds;
-  std::vector<double> rank0_store_seconds;
-  std::string path; ///< the run file it was read from
-  std::size_t rows() const { return id.size(); }
-  /// Row `row` as the result it recorded (resume replays these). A row that does not parse (a
-  /// damaged genotype or status) is a StoreError naming the file and the row.
-  train::EvalResult result(std::size_t row) const;
+/// One row of /evaluations: a trainer's result and rank 0's timing of it, one column per field
+/// of each (see train::EvalResult).
+struct EvaluationRow {
+  train::EvalResult result;
+  train::ControllerTiming timing;
 
-private:
-  train::EvalResult parse_row(std::size_t row) const;
-};
-
-/// The columns of /controller, read back whole.
-struct ControllerTable {
-  std::vector<std::int64_t> update;
-  std::vector<double> mean_reward;
-  std::vector<double> baseline;
-  std::vector<double> entropy;
-  std::vector<double> loss;
-  std::vector<double> grad_norm;
-  std::size_t rows() const { return update.size(); }
+  template <typename Self, typename Visit> static void fields(Self& self, Visit&& visit) {
+    train::EvalResult::fields(self.result, visit);
+    train::ControllerTiming::fields(self.timing, visit);
+  }
 };
 
 class RunFile {
@@ -101,11 +74,26 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
-/// Reads /evaluations of a run file (open or closed).
-EvaluationTable read_evaluations(const std::string& path);
+/// Limits of verify_readable's trial read.
+struct TrialLimits {
+  double seconds = 60;                      ///< wall time of the trial process
+  std::size_t bytes = std::size_t{2} << 30; ///< resident memory of the trial process
+};
+
+/// Reads everything of the run file at `path` once in a child process (fork), so that a file
+/// damaged in a way that crashes HDF5, hangs it or makes it exhaust memory (HDF5 1.10 is not
+/// safe on damaged files; docs/testing.md, Fuzzing) is a StoreError here rather than the end of
+/// the caller. A file that HDF5 reads, or refuses with an error, passes: the caller's own read
+/// reports that error. Writes nothing. Call it before the first read of a file from elsewhere
+/// (--resume, --from, report).
+void verify_readable(const std::string& path, const TrialLimits& limits = {});
+
+/// Reads /evaluations of a run file (open or closed). A row whose genotype or status does not
+/// parse is a StoreError naming the file and the row.
+std::vector<EvaluationRow> read_evaluations(const std::string& path);
 
 /// Reads /controller of a run file (empty for strategies that do not learn).
-ControllerTable read_controller(const std::string& path);
+std::vector<search::ControllerUpdate> read_controller(const std::string& path);
 
 /// The resolved options a run file was created with ("config.<option>" attributes of `/`).
 std::vector<std::pair<std::string, std::string>> read_config(const std::string& path);

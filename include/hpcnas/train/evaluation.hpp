@@ -27,6 +27,11 @@ enum class EvalStatus : std::int32_t {
 const char* status_name(EvalStatus status);
 /// Inverse of status_name; throws std::invalid_argument for an unknown name.
 EvalStatus status_from_name(const std::string& name);
+/// A status as a field of a record (a run-file column): its name.
+inline std::string to_text(EvalStatus status) { return status_name(status); }
+inline void from_text(const std::string& text, EvalStatus& status) {
+  status = status_from_name(text);
+}
 
 /// One unit of work handed to a trainer. The seed is derived from the run seed and the id, so
 /// any evaluation can be reproduced alone.
@@ -39,6 +44,9 @@ struct EvalRequest {
 /// Seed of evaluation `id` in a run seeded with `run_seed` (a splitmix64 mix of both).
 std::uint64_t evaluation_seed(std::uint64_t run_seed, std::int64_t id);
 
+/// A record: its fields are listed once, in fields(), and from that list follow the pool's
+/// message and the run file's columns (one per field, named as listed). A field is a number, a
+/// std::string, or a type with to_text/from_text (stored as text).
 struct EvalResult {
   std::int64_t id = 0;
   space::Genotype genotype;
@@ -53,6 +61,23 @@ struct EvalResult {
   double started = 0;    ///< Unix time (s) when the trainer started it
   double finished = 0;   ///< Unix time (s) when the trainer finished it
   std::string message;   ///< cause of a failure; empty when ok
+
+  /// Calls visit(name, field) for every field, in wire and column order.
+  template <typename Self, typename Visit> static void fields(Self& self, Visit&& visit) {
+    visit("id", self.id);
+    visit("genotype", self.genotype);
+    visit("reward", self.reward);
+    visit("val_accuracy", self.val_accuracy);
+    visit("params", self.params);
+    visit("flops", self.flops);
+    visit("latency_ms", self.latency_ms);
+    visit("train_seconds", self.train_seconds);
+    visit("rank", self.rank);
+    visit("status", self.status);
+    visit("message", self.message);
+    visit("started", self.started);
+    visit("finished", self.finished);
+  }
 };
 
 /// Rank 0's side of one evaluation, recorded beside the trainer's result for scaling studies
@@ -62,6 +87,14 @@ struct ControllerTiming {
   double received = 0;         ///< Unix time (s) rank 0 received the result
   double strategy_seconds = 0; ///< rank 0 in the strategy: accepting it, proposing the next
   double store_seconds = 0;    ///< rank 0 in HDF5 since the previous row (its append, checkpoints)
+
+  /// A record (see EvalResult): its columns sit beside the result's in the run file.
+  template <typename Self, typename Visit> static void fields(Self& self, Visit&& visit) {
+    visit("dispatched", self.dispatched);
+    visit("received", self.received);
+    visit("rank0_strategy_seconds", self.strategy_seconds);
+    visit("rank0_store_seconds", self.store_seconds);
+  }
 };
 
 /// Trains and measures one child (or imitates it). Implementations catch their own failures

@@ -34,10 +34,12 @@ public:
 
   /// Every parameter, flattened in the order given (views of the module's parameters).
   torch::Tensor& params() { return params_; }
+  const torch::Tensor& params() const { return params_; }
   /// Their gradients, flattened in the same order.
   torch::Tensor& grads() { return grads_; }
   /// The momentum buffer (undefined without momentum).
   torch::Tensor& momentum_buffer() { return buffer_; }
+  const torch::Tensor& momentum_buffer() const { return buffer_; }
 
   /// The number of parameters (the buffers' length without padding).
   std::int64_t parameter_count() const { return parameter_count_; }

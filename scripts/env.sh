@@ -3,7 +3,8 @@ HPCNAS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HPCNAS_BUILD=${HPCNAS_BUILD:-$HPCNAS_ROOT/build}
 HPCNAS_PACKAGES="build-essential cmake ccache libtorch-dev libopenblas0-pthread libopenmpi-dev
   openmpi-bin libhdf5-dev hdf5-tools libboost-program-options-dev catch2 zlib1g-dev
-  dataset-fashion-mnist python3-h5py libonnx-dev libprotobuf-dev python3-onnx python3-opencv"
+  dataset-fashion-mnist python3-h5py libonnx-dev libprotobuf-dev python3-onnx python3-opencv
+  python3-matplotlib graphviz"
 # Open MPI refuses to start as root unless told that is intended.
 if [ "$(id -u)" = 0 ]; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

@@ -198,7 +198,8 @@ void reject_placeholder(const std::string& text, const std::string& where) {
 /// Parses args (and --config) into the variables bound in `options`; fills help and resolved.
 template <typename Config>
 void parse_into(Parsed<Config>& out, po::options_description& options,
-                const std::vector<std::string>& args, const OptionList& base = {}) {
+                const std::vector<std::string>& args, const OptionList& base = {},
+                const po::positional_options_description& positional = {}) {
   std::string config_file;
   po::options_description general("General");
   auto add = general.add_options();
@@ -214,7 +215,7 @@ void parse_into(Parsed<Config>& out, po::options_description& options,
   try {
     for (const auto& arg : args)
       reject_placeholder(arg, "argument '" + arg + "'");
-    po::store(po::command_line_parser(args).options(options).run(), vm);
+    po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
     if (vm.count("config")) {
       const auto path = vm["config"].as<std::string>();
       std::ifstream file(path);
@@ -420,18 +421,35 @@ Parsed<BenchConfig> parse_bench(const std::vector<std::string>& args) {
 Parsed<ReportConfig> parse_report(const std::vector<std::string>& args) {
   Parsed<ReportConfig> out;
   ReportConfig& cfg = out.config;
-  po::options_description options("hpcnas report [options]");
+  po::options_description options("hpcnas report [options] RUN.h5 [RUN2.h5 ...]");
   po::options_description report("Report");
   auto add = report.add_options();
+  add("files", po::value<std::vector<std::string>>(&cfg.files)->multitoken(),
+      "run files (search, darts or train; also given without the option name): what ran, the "
+      "best genotypes, failures, the Pareto front; for several search files a comparison");
   add("scaling", po::value<std::vector<std::string>>(&cfg.scaling)->multitoken(),
       "run files of a scaling study (search or darts): throughput, speed-up and efficiency "
       "against the run with the fewest workers");
-  add("csv", po::bool_switch(&cfg.csv), "print comma-separated values instead of a table");
+  add("top", bound(&cfg.top), "genotypes listed per search file, best reward first");
+  add("target", bound(&cfg.target),
+      "reward whose first reaching the comparison counts, in evaluations and hours (default: "
+      "the lowest best reward of the files compared, which all of them reach)");
+  add("csv", po::bool_switch(&cfg.csv), "print comma-separated values instead of tables");
+  add("json", po::bool_switch(&cfg.json), "print one JSON document instead of tables");
+  add("plots", bound(&cfg.plots),
+      "also draw the report into this folder: PNG pictures, graphviz cells and index.html "
+      "(scripts/report_plots.py, with /usr/bin/python3, matplotlib, h5py and graphviz)");
   options.add(report);
-  parse_into(out, options, args);
+  po::positional_options_description positional;
+  positional.add("files", -1);
+  parse_into(out, options, args, {}, positional);
   if (out.help)
     return out;
-  require(!cfg.scaling.empty(), "--scaling needs at least one run file");
+  require(cfg.files.empty() != cfg.scaling.empty(),
+          "give run files to report on, or --scaling with the run files of a scaling study");
+  require(!(cfg.csv && cfg.json), "--csv and --json exclude each other");
+  require(cfg.top >= 1, "--top must be at least 1");
+  require(cfg.plots.empty() || cfg.scaling.empty(), "--plots draws run files, not --scaling");
   return out;
 }
 

@@ -181,8 +181,13 @@ struct BenchConfig {
 
 /// `hpcnas report`.
 struct ReportConfig {
+  std::vector<std::string> files;   ///< run files to report on (any kind)
   std::vector<std::string> scaling; ///< run files of one scaling study
-  bool csv = false;                 ///< comma-separated values instead of a markdown table
+  int top = 5;                      ///< genotypes listed per search file
+  double target = 0;                ///< reward of "evaluations to reach"; 0: the lowest best
+  bool csv = false;                 ///< comma-separated values instead of markdown tables
+  bool json = false;                ///< one JSON document instead of markdown tables
+  std::string plots;                ///< folder for pictures and index.html ("" : none)
 };
 
 } // namespace hpcnas::config

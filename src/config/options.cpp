@@ -103,6 +103,21 @@ void add_evolution_options(po::options_description& all, EvolutionConfig& cfg) {
   all.add(d);
 }
 
+void add_qlearning_options(po::options_description& all, QLearningConfig& cfg) {
+  po::options_description d("Q-learning (--strategy qlearning)");
+  auto add = d.add_options();
+  add("q-epsilon-start", bound(&cfg.epsilon_start), "epsilon-greedy: share of random "
+      "architectures at first");
+  add("q-epsilon-end", bound(&cfg.epsilon_end), "... at the end of the schedule");
+  add("q-epsilon-stages", bound(&cfg.epsilon_stages), "epsilon falls in this many equal stages");
+  add("q-epsilon-span", bound(&cfg.epsilon_span),
+      "proposals over which epsilon falls (0: the budget of the run that started the search)");
+  add("q-lr", bound(&cfg.learning_rate), "Q-learning rate");
+  add("q-replay", bound(&cfg.replay), "experiences replayed after each result");
+  add("q-initial", bound(&cfg.initial_q), "Q of a state-action pair never updated");
+  all.add(d);
+}
+
 /// Value of a stored option as text, for the run file's resolved configuration. Doubles in
 /// their shortest round-trip form, so 0.025 reads back as 0.025.
 std::string value_text(const boost::any& v) {
@@ -306,7 +321,7 @@ Parsed<SearchConfig> parse_search(const std::vector<std::string>& args, const Op
   po::options_description options("hpcnas search [options]");
   po::options_description search("Search");
   auto add = search.add_options();
-  add("strategy", bound(&cfg.strategy), "random | rl | evolution");
+  add("strategy", bound(&cfg.strategy), "random | rl | evolution | qlearning");
   add("evaluator", bound(&cfg.evaluator),
       "train (real training) | surrogate (a seeded function of the genotype)");
   add("budget", bound(&cfg.budget), "evaluations to record");
@@ -334,11 +349,20 @@ Parsed<SearchConfig> parse_search(const std::vector<std::string>& args, const Op
   add_surrogate_options(options, cfg.surrogate);
   add_rl_options(options, cfg.rl);
   add_evolution_options(options, cfg.evolution);
+  add_qlearning_options(options, cfg.qlearning);
   parse_into(out, options, args, base);
   if (out.help)
     return out;
 
-  require_one_of("strategy", cfg.strategy, {"random", "rl", "evolution"});
+  require_one_of("strategy", cfg.strategy, {"random", "rl", "evolution", "qlearning"});
+  const QLearningConfig& q = cfg.qlearning;
+  require(q.epsilon_start >= 0 && q.epsilon_start <= 1 && q.epsilon_end >= 0 &&
+              q.epsilon_end <= 1,
+          "--q-epsilon-start and --q-epsilon-end must be in [0, 1]");
+  require(q.epsilon_stages >= 1, "--q-epsilon-stages must be at least 1");
+  require(q.epsilon_span >= 0, "--q-epsilon-span must be 0 (the budget) or positive");
+  require(q.learning_rate > 0 && q.learning_rate <= 1, "--q-lr must be in (0, 1]");
+  require(q.replay >= 0, "--q-replay must be 0 or positive");
   require_one_of("evaluator", cfg.evaluator, {"train", "surrogate"});
   require_one_of("dataset", cfg.data.dataset, {"fashion-mnist", "mnist", "cifar10", "synthetic"});
   require_one_of("reward", cfg.reward.kind, {"accuracy", "latency", "params"});

@@ -147,9 +147,10 @@ TEST_CASE("bad data or an existing run file: exit 2 on every rank, no file left"
     CHECK(store::read_evaluations(existing).size() == 1);
 }
 
-TEST_CASE("rl and evolution complete a surrogate run; rl writes /controller", "[mpi][pool]") {
+TEST_CASE("rl, evolution and qlearning complete a surrogate run; rl writes /controller",
+          "[mpi][pool]") {
   comm::MpiContext ctx(nullptr, nullptr);
-  for (const std::string strategy : {"rl", "evolution"}) {
+  for (const std::string strategy : {"rl", "evolution", "qlearning"}) {
     const std::string out = out_path("strategy_" + strategy);
     const int budget = 4 * ctx.trainer_count() + 12;
     REQUIRE(search_with(ctx, {"--strategy", strategy, "--evaluator", "surrogate", "--budget",

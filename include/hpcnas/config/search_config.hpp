@@ -75,6 +75,17 @@ struct EvolutionConfig {
   int sample = 10;     ///< S: members drawn per tournament; the fittest is the parent
 };
 
+/// MetaQNN's tabular Q-learning of `--strategy qlearning` (Baker et al., 2017).
+struct QLearningConfig {
+  double epsilon_start = 1.0; ///< share of architectures drawn at random at first
+  double epsilon_end = 0.1;   ///< ... and at the end of the schedule
+  int epsilon_stages = 10;    ///< epsilon falls in this many equal stages
+  int epsilon_span = 0;       ///< proposals over which it falls; 0: the budget
+  double learning_rate = 0.01;
+  int replay = 100;           ///< experiences replayed after each result
+  double initial_q = 0.5;     ///< Q of a state-action pair never updated
+};
+
 /// Everything `hpcnas search` needs.
 struct SearchConfig {
   std::string strategy = "random";
@@ -96,6 +107,7 @@ struct SearchConfig {
   SurrogateConfig surrogate;
   RlConfig rl;
   EvolutionConfig evolution;
+  QLearningConfig qlearning;
 };
 
 /// Everything `hpcnas darts` needs: the bilevel supernet search of DARTS (Liu et al., 2019),

@@ -1,0 +1,81 @@
+#pragma once
+/// MetaQNN's Q-learning, `--strategy qlearning` (Baker et al., ICLR 2017), on hpcnas's cell space.
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "hpcnas/search/rl_controller.hpp"
+#include "hpcnas/search/strategy.hpp"
+
+namespace hpcnas::search {
+
+/// Tabular Q-learning over the sequence of decisions that builds a genotype (the order of
+/// kPolicyDecisions: per cell and node, input a, input b, op a, op b). A state is the step and
+/// the decision just taken, the action the next decision; every step's reward is 0 but the last,
+/// which is the child's reward (0 when it failed); discount 1.
+///
+/// propose(): with probability epsilon the whole architecture is drawn at random, otherwise it
+/// is the greedy one (ties broken at random). Per architecture rather than per decision, as a
+/// greedy architecture is what the table believes best, while with epsilon per decision nearly
+/// every architecture (32 decisions) would be partly random. Epsilon falls from
+/// epsilon_start to epsilon_end in epsilon_stages equal stages over epsilon_span proposals
+/// (MetaQNN's schedule shape). An architecture already proposed is not proposed again: as in
+/// MetaQNN, one already evaluated has its recorded reward replayed instead; then the next draw
+/// takes each decision at random with probability attempt / 32, so a greedy proposal that is
+/// known turns into a near-greedy new one.
+///
+/// observe(): the result joins the replay memory, then `replay` experiences drawn uniformly from
+/// it update Q along their decisions, last decision first:
+///   Q(s_t, a_t) += lr * (target - Q(s_t, a_t)), target = reward at the last step, else
+///   max_a Q(s_{t+1}, a).
+class QLearningStrategy : public Strategy {
+public:
+  /// `budget` sets the epsilon schedule when cfg.epsilon_span is 0.
+  QLearningStrategy(std::uint64_t seed, const config::QLearningConfig& cfg, int budget);
+  std::string name() const override { return "qlearning"; }
+  space::Genotype propose() override;
+  void observe(const train::EvalResult& result) override;
+  /// Q-table, replay memory, the architectures proposed so far, generator, proposal count and
+  /// the schedule's span: a resumed search continues exactly.
+  std::vector<char> save_state() const override;
+  void load_state(const std::vector<char>& state) override;
+
+  /// Epsilon of the next proposal.
+  double epsilon() const;
+  /// Q of decision `action` at step `step` after decision `previous` (0 at step 0).
+  double q(int step, int previous, int action) const;
+  /// Choices of decision `step` (inputs: the states before the node; ops: kCandidateOps).
+  static int choices(int step);
+  std::size_t memory_size() const { return memory_.size(); }
+
+private:
+  static constexpr int kMaxChoices = space::kCandidateOps; // more than any input decision
+  using Decisions = std::vector<int>;
+  struct Experience {
+    Decisions decisions;
+    double reward = 0;
+  };
+
+  /// Decisions greedy under Q, each one instead at random with probability `random_share`.
+  Decisions draw(double random_share);
+  void remember(const Decisions& decisions, double reward);
+  void update_along(const Experience& e);
+  double& cell(int step, int previous, int action);
+
+  config::QLearningConfig cfg_;
+  std::int64_t span_;
+  std::mt19937_64 rng_;
+  std::int64_t proposed_ = 0;
+  /// [step][previous decision][action], flattened.
+  std::vector<double> q_;
+  std::vector<Experience> memory_;
+  std::set<Decisions> proposed_set_;
+  std::map<Decisions, double> rewards_;
+};
+
+} // namespace hpcnas::search

@@ -4,8 +4,11 @@
 
 #include "hpcnas/search/evolution.hpp"
 #include "hpcnas/train/surrogate.hpp"
+#include "strategy_driver.hpp"
 
 using namespace hpcnas;
+using testing::drive;
+using testing::result_of;
 
 namespace {
 
@@ -18,24 +21,6 @@ config::SearchConfig evolution_config(std::uint64_t seed, int population = 20, i
   return cfg;
 }
 
-train::EvalResult result_of(std::int64_t id, const space::Genotype& g, double reward) {
-  train::EvalResult r;
-  r.id = id;
-  r.genotype = g;
-  r.reward = reward;
-  return r;
-}
-
-std::vector<space::Genotype> drive(search::Strategy& s, const train::SurrogateEvaluator& surrogate,
-                                   int steps, std::int64_t first_id = 0) {
-  std::vector<space::Genotype> out;
-  for (int i = 0; i < steps; ++i) {
-    const auto g = s.propose();
-    out.push_back(g);
-    s.observe(result_of(first_id + i, g, surrogate.reward_of(g)));
-  }
-  return out;
-}
 
 int differences(const space::Genotype& a, const space::Genotype& b) {
   const auto x = a.encode(), y = b.encode();

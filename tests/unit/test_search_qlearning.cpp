@@ -4,32 +4,12 @@
 
 #include "hpcnas/search/qlearning.hpp"
 #include "hpcnas/train/surrogate.hpp"
+#include "strategy_driver.hpp"
 
 using namespace hpcnas;
+using testing::drive;
+using testing::result_of;
 using search::QLearningStrategy;
-
-namespace {
-
-train::EvalResult result_of(std::int64_t id, const space::Genotype& g, double reward) {
-  train::EvalResult r;
-  r.id = id;
-  r.genotype = g;
-  r.reward = reward;
-  return r;
-}
-
-std::vector<space::Genotype> drive(search::Strategy& s, const train::SurrogateEvaluator& surrogate,
-                                   int steps, std::int64_t first_id = 0) {
-  std::vector<space::Genotype> out;
-  for (int i = 0; i < steps; ++i) {
-    const auto g = s.propose();
-    out.push_back(g);
-    s.observe(result_of(first_id + i, g, surrogate.reward_of(g)));
-  }
-  return out;
-}
-
-} // namespace
 
 TEST_CASE("epsilon falls from start to end in equal stages over the budget", "[search][qlearning]") {
   config::QLearningConfig cfg; // 1.0 to 0.1 in 10 stages

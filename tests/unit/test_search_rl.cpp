@@ -6,8 +6,11 @@
 
 #include "hpcnas/search/rl_controller.hpp"
 #include "hpcnas/train/surrogate.hpp"
+#include "strategy_driver.hpp"
 
 using namespace hpcnas;
+using testing::drive;
+using testing::result_of;
 
 namespace {
 
@@ -18,25 +21,6 @@ config::SearchConfig rl_config(std::uint64_t seed) {
   return cfg;
 }
 
-train::EvalResult result_of(std::int64_t id, const space::Genotype& g, double reward) {
-  train::EvalResult r;
-  r.id = id;
-  r.genotype = g;
-  r.reward = reward;
-  return r;
-}
-
-/// Proposes, scores with the surrogate and observes `steps` times; returns the proposals.
-std::vector<space::Genotype> drive(search::Strategy& s, const train::SurrogateEvaluator& surrogate,
-                                   int steps, std::int64_t first_id = 0) {
-  std::vector<space::Genotype> out;
-  for (int i = 0; i < steps; ++i) {
-    const auto g = s.propose();
-    out.push_back(g);
-    s.observe(result_of(first_id + i, g, surrogate.reward_of(g)));
-  }
-  return out;
-}
 
 /// Exact probability that the normal cell's edge 0 gets op `op`: its op is decision 2, after the
 /// node's two input decisions (each 0 or 1).

@@ -1,5 +1,6 @@
 #include "hpcnas/app/signals.hpp"
 
+#include <atomic>
 #include <csignal>
 #include <ctime>
 #include <initializer_list>
@@ -8,24 +9,32 @@
 namespace hpcnas::app {
 namespace {
 
-volatile std::sig_atomic_t g_stop_signal = 0;
-volatile std::sig_atomic_t g_first_signal_second = 0; ///< CLOCK_MONOTONIC, whole seconds
+// Atomics, not volatile flags: the two SIGTERMs of a time limit may be handled at the same
+// moment on two threads of the process (MPI's and LibTorch's threads do not block signals).
+std::atomic<int> g_stop_signal{0};
+std::atomic<long long> g_first_signal_ms{0}; ///< CLOCK_MONOTONIC; 0 until the first is handled
+static_assert(std::atomic<int>::is_always_lock_free && std::atomic<long long>::is_always_lock_free,
+              "signal handlers need lock-free atomics");
 
-std::sig_atomic_t monotonic_second() {
+long long monotonic_ms() {
   timespec now{};
   clock_gettime(CLOCK_MONOTONIC, &now); // async-signal-safe
-  return static_cast<std::sig_atomic_t>(now.tv_sec);
+  return static_cast<long long>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
 }
 
 extern "C" void on_stop_signal(int signal) {
-  if (g_stop_signal == 0) {
-    g_stop_signal = signal;
-    g_first_signal_second = monotonic_second();
+  const long long now = monotonic_ms();
+  int none = 0;
+  if (g_stop_signal.compare_exchange_strong(none, signal)) {
+    g_first_signal_ms.store(now);
     return;
   }
   // A second signal is a request to stop at once, unless it comes with the first: at the time
-  // limit SLURM's step daemon and srun each send SIGTERM, a few milliseconds apart.
-  if (monotonic_second() - g_first_signal_second >= 2)
+  // limit SLURM's step daemon and srun each send SIGTERM, a few milliseconds apart. A first
+  // whose time is not stored yet is being handled on another thread right now: this one came
+  // with it.
+  const long long first = g_first_signal_ms.load();
+  if (first != 0 && now - first >= 2000)
     _exit(128 + signal);
 }
 
@@ -46,8 +55,8 @@ void install_stop_signals() {
   }
 }
 
-bool stop_signalled() { return g_stop_signal != 0; }
+bool stop_signalled() { return g_stop_signal.load() != 0; }
 
-int stop_signal_number() { return g_stop_signal; }
+int stop_signal_number() { return g_stop_signal.load(); }
 
 } // namespace hpcnas::app

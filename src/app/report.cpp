@@ -1,4 +1,5 @@
 #include "hpcnas/app/report.hpp"
+#include "hpcnas/app/scaling.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -26,17 +27,9 @@ ReportCell text(std::string value) { return {std::move(value), false}; }
 
 ReportCell empty() { return {"", false}; }
 
-/// Rank 0's clock: first dispatch to last receipt, in seconds (a resumed run includes the time
-/// it was stopped).
+/// Rank 0's clock (search_span_seconds), never negative.
 double span_seconds(const std::vector<store::EvaluationRow>& rows) {
-  if (rows.empty())
-    return 0;
-  double first = rows.front().timing.dispatched, last = rows.front().timing.received;
-  for (const auto& row : rows) {
-    first = std::min(first, row.timing.dispatched);
-    last = std::max(last, row.timing.received);
-  }
-  return std::max(last - first, 0.0);
+  return std::max(search_span_seconds(rows), 0.0);
 }
 
 /// Hours from the run's first dispatch to the receipt of each row.
@@ -157,10 +150,12 @@ ReportSection report_search(const std::string& file, const RunFacts& facts,
                        span > 0 ? number(3600.0 * static_cast<double>(rows.size()) / span, "%.1f")
                                 : empty());
 
-  std::vector<const store::EvaluationRow*> good;
+  // Successful children only, in arrival order: a failed child has no accuracy to rank or trade.
+  std::vector<const store::EvaluationRow*> in_order;
   for (const auto& row : rows)
     if (ok(row))
-      good.push_back(&row);
+      in_order.push_back(&row);
+  std::vector<const store::EvaluationRow*> good = in_order;
   std::stable_sort(good.begin(), good.end(), [](const auto* a, const auto* b) {
     return a->result.reward > b->result.reward;
   });
@@ -188,11 +183,6 @@ ReportSection report_search(const std::string& file, const RunFacts& facts,
     statuses.rows.push_back({text(status), integer(entry.first), text(entry.second)});
   s.tables.push_back(std::move(statuses));
 
-  // Fronts over successful children only, in arrival order: a failed child has no accuracy.
-  std::vector<const store::EvaluationRow*> in_order;
-  for (const auto& row : rows)
-    if (ok(row))
-      in_order.push_back(&row);
   s.tables.push_back(pareto_table(in_order, Cost::kLatency));
   s.tables.push_back(pareto_table(in_order, Cost::kParams));
   return s;

@@ -9,18 +9,24 @@
 
 namespace hpcnas::app {
 
-ScalingRow measure_search(const std::vector<store::EvaluationRow>& rows, int ranks, int nodes) {
+double search_span_seconds(const std::vector<store::EvaluationRow>& rows) {
   if (rows.empty())
-    throw store::StoreError("no evaluations recorded");
-  double first = rows.front().timing.dispatched;
-  double last = rows.front().timing.received;
-  double rank0_busy = 0;
+    return 0;
+  double first = rows.front().timing.dispatched, last = rows.front().timing.received;
   for (const auto& row : rows) {
     first = std::min(first, row.timing.dispatched);
     last = std::max(last, row.timing.received);
-    rank0_busy += row.timing.strategy_seconds + row.timing.store_seconds;
   }
-  const double span = std::max(last - first, 1e-9);
+  return last - first;
+}
+
+ScalingRow measure_search(const std::vector<store::EvaluationRow>& rows, int ranks, int nodes) {
+  if (rows.empty())
+    throw store::StoreError("no evaluations recorded");
+  double rank0_busy = 0;
+  for (const auto& row : rows)
+    rank0_busy += row.timing.strategy_seconds + row.timing.store_seconds;
+  const double span = std::max(search_span_seconds(rows), 1e-9);
 
   ScalingRow row;
   row.ranks = ranks;

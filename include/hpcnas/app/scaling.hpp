@@ -25,6 +25,10 @@ struct ScalingRow {
   std::optional<double> allreduce_share;
 };
 
+/// Seconds from rank 0's first dispatch to its last receipt (0 without rows); a resumed run
+/// includes the time it was stopped.
+double search_span_seconds(const std::vector<store::EvaluationRow>& rows);
+
 /// A search run: its span runs from rank 0's first dispatch to its last receipt.
 ScalingRow measure_search(const std::vector<store::EvaluationRow>& rows, int ranks, int nodes);
 

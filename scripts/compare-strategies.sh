@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# Search quality on the surrogate landscape: for random, rl and evolution, over SEEDS seeds each,
-# the evaluations needed to reach the landscape's top 1% (its threshold estimated from REFERENCE
-# random samples) and the best reward after 200 and 500 evaluations; prints a markdown table of
-# medians over seeds.
+# Search quality on the surrogate landscape: for each strategy, over SEEDS seeds each, the
+# evaluations needed to reach the landscape's top 1% (its threshold estimated from REFERENCE
+# random samples), the best reward after 200 and 500 evaluations, and the evaluations needed to
+# reach random search's best of 300 on the same seed; prints markdown tables of medians over seeds.
 #
 #   scripts/compare-strategies.sh [extra hpcnas search options, e.g. --rl-lr 0.01]
 #
-# Environment: SEEDS (10), SEED0 (1, the first seed), BUDGET (500), LANDSCAPE (0), REFERENCE (100000), STRATEGIES
-# ("random rl evolution"), WORK (a temporary folder; run files stay there), REFERENCE_FILE
-# (reuse a random run file of the same landscape instead of making one), HPCNAS (the executable).
+# Environment: SEEDS (10), SEED0 (1, the first seed), BUDGET (500), LANDSCAPE (0), REFERENCE
+# (100000), STRATEGIES ("random rl evolution qlearning hybrid"), WORK (a temporary folder; run
+# files stay there), REFERENCE_FILE (reuse a random run file of the same landscape instead of
+# making one), HPCNAS (the executable).
 # Searches run as `mpirun -n 2`: one trainer, so arrival order and each run are reproducible.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -19,7 +20,7 @@ SEED0=${SEED0:-1}
 BUDGET=${BUDGET:-500}
 LANDSCAPE=${LANDSCAPE:-0}
 REFERENCE=${REFERENCE:-100000}
-STRATEGIES=${STRATEGIES:-"random rl evolution"}
+STRATEGIES=${STRATEGIES:-"random rl evolution qlearning hybrid"}
 WORK=${WORK:-$(mktemp -d -t hpcnas-compare.XXXXXX)}
 PYTHON=${PYTHON:-/usr/bin/python3} # the Debian python, which has h5py
 

@@ -118,6 +118,17 @@ void add_qlearning_options(po::options_description& all, QLearningConfig& cfg) {
   all.add(d);
 }
 
+void add_hybrid_options(po::options_description& all, HybridConfig& cfg) {
+  po::options_description d("Hybrid of RL and evolution (--strategy hybrid; also --population, "
+                            "--sample)");
+  auto add = d.add_options();
+  add("hybrid-lr", bound(&cfg.learning_rate),
+      "REINFORCE step of the mutation policy (on its logits, per result)");
+  add("hybrid-baseline-decay", bound(&cfg.baseline_decay),
+      "moving average of the children's improvement over their parents, and of its spread");
+  all.add(d);
+}
+
 /// Value of a stored option as text, for the run file's resolved configuration. Doubles in
 /// their shortest round-trip form, so 0.025 reads back as 0.025.
 std::string value_text(const boost::any& v) {
@@ -321,7 +332,7 @@ Parsed<SearchConfig> parse_search(const std::vector<std::string>& args, const Op
   po::options_description options("hpcnas search [options]");
   po::options_description search("Search");
   auto add = search.add_options();
-  add("strategy", bound(&cfg.strategy), "random | rl | evolution | qlearning");
+  add("strategy", bound(&cfg.strategy), "random | rl | evolution | qlearning | hybrid");
   add("evaluator", bound(&cfg.evaluator),
       "train (real training) | surrogate (a seeded function of the genotype)");
   add("budget", bound(&cfg.budget), "evaluations to record");
@@ -350,11 +361,12 @@ Parsed<SearchConfig> parse_search(const std::vector<std::string>& args, const Op
   add_rl_options(options, cfg.rl);
   add_evolution_options(options, cfg.evolution);
   add_qlearning_options(options, cfg.qlearning);
+  add_hybrid_options(options, cfg.hybrid);
   parse_into(out, options, args, base);
   if (out.help)
     return out;
 
-  require_one_of("strategy", cfg.strategy, {"random", "rl", "evolution", "qlearning"});
+  require_one_of("strategy", cfg.strategy, {"random", "rl", "evolution", "qlearning", "hybrid"});
   const QLearningConfig& q = cfg.qlearning;
   require(q.epsilon_start >= 0 && q.epsilon_start <= 1 && q.epsilon_end >= 0 &&
               q.epsilon_end <= 1,
@@ -363,6 +375,9 @@ Parsed<SearchConfig> parse_search(const std::vector<std::string>& args, const Op
   require(q.epsilon_span >= 0, "--q-epsilon-span must be 0 (the budget) or positive");
   require(q.learning_rate > 0 && q.learning_rate <= 1, "--q-lr must be in (0, 1]");
   require(q.replay >= 0, "--q-replay must be 0 or positive");
+  require(cfg.hybrid.learning_rate > 0, "--hybrid-lr must be positive");
+  require(cfg.hybrid.baseline_decay >= 0 && cfg.hybrid.baseline_decay < 1,
+          "--hybrid-baseline-decay must be in [0, 1)");
   require_one_of("evaluator", cfg.evaluator, {"train", "surrogate"});
   require_one_of("dataset", cfg.data.dataset, {"fashion-mnist", "mnist", "cifar10", "synthetic"});
   require_one_of("reward", cfg.reward.kind, {"accuracy", "latency", "params"});

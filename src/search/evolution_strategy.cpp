@@ -1,4 +1,5 @@
 #include <cmath>
+#include <ostream>
 #include <sstream>
 #include <stdexcept>
 
@@ -23,6 +24,56 @@ Tournament run_tournament(const std::deque<Member>& population, int sample, std:
   return t;
 }
 
+Member member_of(const train::EvalResult& result) {
+  Member m;
+  m.genotype = result.genotype;
+  m.reward =
+      result.status == train::EvalStatus::kOk && std::isfinite(result.reward) ? result.reward : 0.0;
+  m.id = result.id;
+  return m;
+}
+
+void age_in(std::deque<Member>& population, const Member& m, int size) {
+  population.push_back(m);
+  while (static_cast<int>(population.size()) > size)
+    population.pop_front();
+}
+
+void write_population(std::ostream& out, const std::deque<Member>& population) {
+  const auto precision = out.precision(17);
+  out << population.size() << '\n';
+  for (const Member& m : population) {
+    out << m.id << ' ' << m.reward;
+    for (int v : m.genotype.encode())
+      out << ' ' << v;
+    out << '\n';
+  }
+  out.precision(precision);
+}
+
+std::deque<Member> read_population(std::istream& in, std::size_t limit) {
+  std::size_t size = 0;
+  if (!(in >> size) || size > limit)
+    throw std::runtime_error("bad population size (saved with a larger --population?)");
+  std::deque<Member> population;
+  for (std::size_t i = 0; i < size; ++i) {
+    Member m;
+    std::vector<int> code(space::kEncodingLength);
+    in >> m.id >> m.reward;
+    for (int& v : code)
+      in >> v;
+    if (!in)
+      throw std::runtime_error("member " + std::to_string(i) + " is truncated");
+    try {
+      m.genotype = space::Genotype::decode(code);
+    } catch (const space::SpaceError& e) {
+      throw std::runtime_error("member " + std::to_string(i) + ": " + e.what());
+    }
+    population.push_back(m);
+  }
+  return population;
+}
+
 EvolutionStrategy::EvolutionStrategy(std::uint64_t seed, const config::EvolutionConfig& cfg)
     : cfg_(cfg), rng_(train::evaluation_seed(seed, -4)) {}
 
@@ -35,28 +86,14 @@ space::Genotype EvolutionStrategy::propose() {
 }
 
 void EvolutionStrategy::observe(const train::EvalResult& result) {
-  Member m;
-  m.genotype = result.genotype;
-  m.reward =
-      result.status == train::EvalStatus::kOk && std::isfinite(result.reward) ? result.reward : 0.0;
-  m.id = result.id;
-  population_.push_back(m);
-  while (static_cast<int>(population_.size()) > cfg_.population)
-    population_.pop_front();
+  age_in(population_, member_of(result), cfg_.population);
   ++observed_;
 }
 
 std::vector<char> EvolutionStrategy::save_state() const {
   std::ostringstream out;
-  out.precision(17);
   out << kStateMagic << '\n' << rng_ << '\n' << proposed_ << ' ' << observed_ << '\n';
-  out << population_.size() << '\n';
-  for (const Member& m : population_) {
-    out << m.id << ' ' << m.reward;
-    for (int v : m.genotype.encode())
-      out << ' ' << v;
-    out << '\n';
-  }
+  write_population(out, population_);
   const std::string text = out.str();
   return {text.begin(), text.end()};
 }
@@ -72,25 +109,14 @@ void EvolutionStrategy::load_state(const std::vector<char>& state) {
     throw corrupt("not an evolution state");
   std::mt19937_64 rng;
   std::int64_t proposed = 0, observed = 0;
-  std::size_t size = 0;
-  in >> rng >> proposed >> observed >> size;
-  if (!in || proposed < 0 || observed < 0 || size > static_cast<std::size_t>(cfg_.population))
-    throw corrupt("bad header (saved with a larger --population?)");
+  in >> rng >> proposed >> observed;
+  if (!in || proposed < 0 || observed < 0)
+    throw corrupt("bad header");
   std::deque<Member> population;
-  for (std::size_t i = 0; i < size; ++i) {
-    Member m;
-    std::vector<int> code(space::kEncodingLength);
-    in >> m.id >> m.reward;
-    for (int& v : code)
-      in >> v;
-    if (!in)
-      throw corrupt("member " + std::to_string(i) + " is truncated");
-    try {
-      m.genotype = space::Genotype::decode(code);
-    } catch (const space::SpaceError& e) {
-      throw corrupt("member " + std::to_string(i) + ": " + e.what());
-    }
-    population.push_back(m);
+  try {
+    population = read_population(in, static_cast<std::size_t>(cfg_.population));
+  } catch (const std::runtime_error& e) {
+    throw corrupt(e.what());
   }
   rng_ = rng;
   proposed_ = proposed;

@@ -1,6 +1,7 @@
 #include <stdexcept>
 
 #include "hpcnas/search/evolution.hpp"
+#include "hpcnas/search/hybrid.hpp"
 #include "hpcnas/search/qlearning.hpp"
 #include "hpcnas/search/rl_controller.hpp"
 #include "hpcnas/search/strategy.hpp"
@@ -16,6 +17,8 @@ std::unique_ptr<Strategy> make_strategy(const config::SearchConfig& cfg) {
     return std::make_unique<EvolutionStrategy>(cfg.seed, cfg.evolution);
   if (cfg.strategy == "qlearning")
     return std::make_unique<QLearningStrategy>(cfg.seed, cfg.qlearning, cfg.budget);
+  if (cfg.strategy == "hybrid")
+    return std::make_unique<HybridStrategy>(cfg.seed, cfg.evolution, cfg.hybrid);
   throw std::invalid_argument("unknown strategy '" + cfg.strategy + "'");
 }
 

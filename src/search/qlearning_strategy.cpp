@@ -18,12 +18,6 @@ QLearningStrategy::QLearningStrategy(std::uint64_t seed, const config::QLearning
       rng_(train::evaluation_seed(seed, -5)),
       q_(static_cast<std::size_t>(kPolicyDecisions * kMaxChoices * kMaxChoices), cfg.initial_q) {}
 
-int QLearningStrategy::choices(int step) {
-  const int within_cell = step % (4 * space::kNodes);
-  const int node = within_cell / 4;
-  return within_cell % 4 < 2 ? node + 2 : space::kCandidateOps;
-}
-
 double& QLearningStrategy::cell(int step, int previous, int action) {
   return q_[static_cast<std::size_t>((step * kMaxChoices + previous) * kMaxChoices + action)];
 }
@@ -46,7 +40,7 @@ QLearningStrategy::Decisions QLearningStrategy::draw(double random_share) {
   int previous = 0;
   std::uniform_real_distribution<double> coin(0.0, 1.0);
   for (int step = 0; step < kPolicyDecisions; ++step) {
-    const int n = choices(step);
+    const int n = decision_choices(step);
     int pick = 0;
     if (random_share < 1 && (random_share <= 0 || coin(rng_) >= random_share)) {
       double best = q(step, previous, 0);
@@ -112,7 +106,7 @@ void QLearningStrategy::update_along(const Experience& e) {
     double target = e.reward;
     if (step + 1 < kPolicyDecisions) {
       target = q(step + 1, action, 0);
-      for (int a = 1; a < choices(step + 1); ++a)
+      for (int a = 1; a < decision_choices(step + 1); ++a)
         target = std::max(target, q(step + 1, action, a));
     }
     double& value = cell(step, previous, action);

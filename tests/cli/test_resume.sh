@@ -12,7 +12,7 @@ ranks_of() { hpcnas_ranks "$HPCNAS" search "$1"; }
 wait_rows() {  # wait_rows FILE N: until FILE has N rows (at most 60 s)
   for _ in $(seq 600); do [ "$(rows "$1")" -ge "$2" ] && return 0; sleep 0.1; done; return 1; }
 
-for strategy in random rl evolution qlearning; do
+for strategy in random rl evolution qlearning hybrid; do
   args=(--strategy "$strategy" --evaluator surrogate --seed 7
         --budget "$BUDGET" --checkpoint-every 4)
   search "${args[@]}" --surrogate-seconds 0.03 --out "full-$strategy.h5" >/dev/null 2>&1

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <mpi.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -147,10 +148,11 @@ TEST_CASE("bad data or an existing run file: exit 2 on every rank, no file left"
     CHECK(store::read_evaluations(existing).size() == 1);
 }
 
-TEST_CASE("rl, evolution and qlearning complete a surrogate run; rl writes /controller",
+TEST_CASE("rl, evolution, qlearning and hybrid complete a surrogate run; rl and hybrid write "
+          "/controller",
           "[mpi][pool]") {
   comm::MpiContext ctx(nullptr, nullptr);
-  for (const std::string strategy : {"rl", "evolution", "qlearning"}) {
+  for (const std::string strategy : {"rl", "evolution", "qlearning", "hybrid"}) {
     const std::string out = out_path("strategy_" + strategy);
     const int budget = 4 * ctx.trainer_count() + 12;
     REQUIRE(search_with(ctx, {"--strategy", strategy, "--evaluator", "surrogate", "--budget",
@@ -159,8 +161,14 @@ TEST_CASE("rl, evolution and qlearning complete a surrogate run; rl writes /cont
     check_run_file(ctx, out, budget);
     if (ctx.is_controller()) {
       const auto updates = store::read_controller(out);
-      if (strategy == "rl") {
-        CHECK(updates.size() == static_cast<std::size_t>(budget / 5));
+      if (strategy == "rl" || strategy == "hybrid") {
+        if (strategy == "rl") {
+          CHECK(updates.size() == static_cast<std::size_t>(budget / 5));
+        } else { // one update per mutated child; the first 8 (more with more trainers) are random
+          CHECK(updates.size() <= static_cast<std::size_t>(budget - 8));
+          CHECK(updates.size() >=
+                static_cast<std::size_t>(budget - std::max(8, ctx.trainer_count())));
+        }
         for (std::size_t u = 0; u < updates.size(); ++u) {
           CHECK(updates[u].update == static_cast<std::int64_t>(u));
           CHECK(std::isfinite(updates[u].loss));

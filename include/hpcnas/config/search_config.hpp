@@ -75,6 +75,13 @@ struct EvolutionConfig {
   int sample = 10;     ///< S: members drawn per tournament; the fittest is the parent
 };
 
+/// The mutation policy of `--strategy hybrid` (aging evolution whose mutations a policy trained
+/// by REINFORCE chooses); its population and tournament are EvolutionConfig's.
+struct HybridConfig {
+  double learning_rate = 0.3;  ///< REINFORCE step on the policy's logits
+  double baseline_decay = 0.9; ///< moving average of the children's improvements and their spread
+};
+
 /// MetaQNN's tabular Q-learning of `--strategy qlearning` (Baker et al., 2017).
 struct QLearningConfig {
   double epsilon_start = 1.0; ///< share of architectures drawn at random at first
@@ -108,6 +115,7 @@ struct SearchConfig {
   RlConfig rl;
   EvolutionConfig evolution;
   QLearningConfig qlearning;
+  HybridConfig hybrid;
 };
 
 /// Everything `hpcnas darts` needs: the bilevel supernet search of DARTS (Liu et al., 2019),

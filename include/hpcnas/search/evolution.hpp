@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <iosfwd>
 #include <random>
 #include <string>
 #include <vector>
@@ -31,6 +32,18 @@ struct Tournament {
 /// Draws `sample` members uniformly with replacement (as in the paper's algorithm) and returns
 /// the fittest. The population must not be empty.
 Tournament run_tournament(const std::deque<Member>& population, int sample, std::mt19937_64& rng);
+
+/// The result as a member: a failed child (or a non-finite reward) joins with reward 0.
+Member member_of(const train::EvalResult& result);
+/// Appends `m` as the youngest member; beyond `size` members the oldest die.
+void age_in(std::deque<Member>& population, const Member& m, int size);
+
+/// The population as text for a saved state: its size, then per member (oldest first) id,
+/// reward (round-trip precision) and genotype encoding.
+void write_population(std::ostream& out, const std::deque<Member>& population);
+/// Reads what write_population wrote; throws std::runtime_error naming the problem (a size
+/// above `limit`, a truncated or invalid member).
+std::deque<Member> read_population(std::istream& in, std::size_t limit);
 
 /// Aging evolution, asynchronous. The first `population` proposals are uniformly random (and so
 /// is any proposal while no result has arrived yet). Afterwards each proposal is a mutation

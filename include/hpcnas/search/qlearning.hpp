@@ -49,8 +49,6 @@ public:
   double epsilon() const;
   /// Q of decision `action` at step `step` after decision `previous` (0 at step 0).
   double q(int step, int previous, int action) const;
-  /// Choices of decision `step` (inputs: the states before the node; ops: kCandidateOps).
-  static int choices(int step);
   std::size_t memory_size() const { return memory_.size(); }
 
 private:

@@ -18,6 +18,13 @@ namespace hpcnas::search {
 /// kCandidateOps candidate ops.
 inline constexpr int kPolicyDecisions = 2 * space::kNodes * 4;
 
+/// Choices of decision `step` (order above): the states before its node for an input, else
+/// kCandidateOps.
+inline int decision_choices(int step) {
+  const int within_cell = step % (4 * space::kNodes);
+  return within_cell % 4 < 2 ? within_cell / 4 + 2 : space::kCandidateOps;
+}
+
 /// The genotype as the policy's decisions, in the order above.
 std::vector<int> policy_decisions(const space::Genotype& g);
 /// Inverse of policy_decisions; throws space::SpaceError on an invalid sequence.

@@ -47,16 +47,22 @@ bool print_help(const comm::MpiContext& ctx, const config::Parsed<Config>& parse
   ctx.abort(kExitFailure);
 }
 
-/// The options of the run file `--resume` names, the defaults of this run. Rank 0 first tries the
-/// file in a child process (a damaged file can crash HDF5 itself); every rank then agrees on the
-/// outcome, so a damaged file is one line and exit 2 on every rank.
+/// The options of the run file `--resume` names, the defaults of this run; a damaged file is one
+/// line and exit 2 on every rank.
 config::OptionList resumed_options(const comm::MpiContext& ctx, const std::string& resume) {
   if (resume.empty())
     return {};
+  verify_run_file(ctx, resume);
+  return store::read_config(resume);
+}
+
+} // namespace
+
+void verify_run_file(const comm::MpiContext& ctx, const std::string& path) {
   std::string damage;
   if (ctx.is_controller()) {
     try {
-      store::verify_readable(resume);
+      store::verify_readable(path);
     } catch (const store::StoreError& e) {
       damage = e.what();
     }
@@ -64,10 +70,7 @@ config::OptionList resumed_options(const comm::MpiContext& ctx, const std::strin
   damage = ctx.agree_on_error(damage);
   if (!damage.empty())
     throw store::StoreError(damage);
-  return store::read_config(resume);
 }
-
-} // namespace
 
 int run_together(const comm::MpiContext& ctx, const std::string& command,
                  const std::function<int()>& work) {

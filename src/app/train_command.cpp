@@ -174,6 +174,8 @@ int run_train(const comm::MpiContext& ctx, const config::Parsed<config::FinalTra
     host = comm::make_mpi_collective();
     if (cfg.device == "cuda" && ctx.size() > 1)
       gpu_tensors = comm::make_nccl_collective();
+    if (cfg.resume.empty() && !cfg.from.empty())
+      verify_run_file(ctx, cfg.from); // --resume's file was verified with its options
     store::TrainSource source = resolve_source(cfg);
     const auto genotype = space::Genotype::parse(source.genotype);
     training = std::make_unique<retrain::FinalTraining>(cfg, genotype, *host,

@@ -5,6 +5,7 @@
 # SIGTERM and resumed equals an uninterrupted one bit for bit; bad input exits 2 with one line.
 # usage: test_train.sh HPCNAS MPIEXEC
 set -u
+CORPUS=$(cd "$(dirname "${BASH_SOURCE[0]}")/../fuzz/corpus/run_file" && pwd)
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 enter_scratch "$1" "$2"
 mpi() { local n=$1; shift; timeout 600 "$MPIEXEC" -n "$n" --oversubscribe "$HPCNAS" "$@"; }
@@ -143,5 +144,8 @@ bad "both --genotype and --from" "exactly one" --genotype "$GENOTYPE" --from sea
 bad "a missing --from file" "nothere.h5" --from nothere.h5
 bad "--pick of an unknown id" "no evaluation 999" --from search.h5 --pick 999
 bad "--from a train file" "holds no search result" --from one.h5
+# A file that crashes HDF5 when read: rank 0 tries it in a child process, every rank exits 2.
+cp "$CORPUS/regression-hdf5-h5hg-read-segv" crash.h5
+bad "--from a file that crashes HDF5" "'crash.h5' is damaged: reading it crashed" --from crash.h5
 
 finish

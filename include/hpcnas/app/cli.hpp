@@ -27,6 +27,11 @@ int run_cli(const comm::MpiContext& ctx, int argc, char** argv);
 int run_together(const comm::MpiContext& ctx, const std::string& command,
                  const std::function<int()>& work);
 
+/// Rank 0 reads the run file at `path` whole in a child process (store::verify_readable: a damaged
+/// file can crash HDF5 itself) and every rank agrees on the outcome: throws store::StoreError on
+/// every rank when it is damaged, so no rank reads it in-process before rank 0 has tried it.
+void verify_run_file(const comm::MpiContext& ctx, const std::string& path);
+
 /// `hpcnas search`, on every rank of ctx. Returns the exit code.
 int run_search(const comm::MpiContext& ctx, const config::Parsed<config::SearchConfig>& parsed,
                const std::string& command_line);

@@ -16,7 +16,8 @@ struct PickedGenotype {
 
 /// The genotype of `--from run` (search: the best successful evaluation by reward, or the
 /// evaluation whose id `pick` names; darts: the last epoch's). Throws config::ConfigError for a
-/// bad `pick` and store::StoreError for a file that is not a run file or holds no result.
+/// bad `pick` and store::StoreError for a file that is not a run file or holds no result. A file
+/// from elsewhere is verified first (verify_run_file or store::verify_readable).
 PickedGenotype pick_genotype(const std::string& run, const std::string& pick);
 
 } // namespace hpcnas::app

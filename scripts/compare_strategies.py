@@ -21,6 +21,9 @@ import h5py
 import numpy as np
 
 
+ORDER = ["random", "rl", "evolution", "qlearning", "hybrid"]  # table rows
+
+
 def rewards_of(path):
     with h5py.File(path, "r") as f:
         return np.asarray(f["evaluations/reward"][:], dtype=np.float64)
@@ -72,8 +75,7 @@ def main():
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     medians = {}
-    order = ["random", "rl", "evolution", "qlearning", "hybrid"]
-    for name in sorted(by_strategy, key=lambda n: (order.index(n) if n in order else 99, n)):
+    for name in sorted(by_strategy, key=lambda n: (ORDER.index(n) if n in ORDER else 99, n)):
         runs = sorted(by_strategy[name])
         to_top = [r[1] for r in runs]
         medians[name] = median(to_top)
@@ -111,7 +113,8 @@ def print_bar(rewards_by_run, window, limit, budget):
           f"bar: median at most {limit:g}:\n")
     print("| strategy | seeds | median | per seed | bar |")
     print("|---|---|---|---|---|")
-    names = sorted({name for name, _ in rewards_by_run if name != "random"})
+    names = sorted({name for name, _ in rewards_by_run if name != "random"},
+                   key=lambda n: (ORDER.index(n) if n in ORDER else 99, n))
     for name in names:
         per_seed = []
         for (other, seed), rewards in sorted(rewards_by_run.items()):

@@ -13,8 +13,9 @@ constexpr const char* kUsage =
     "  search   neural architecture search: rank 0 runs the strategy, ranks 1..N-1 train\n"
     "  darts    DARTS supernet search, data-parallel over the ranks\n"
     "  train    train a genotype from scratch (data-parallel), test it, export it to ONNX\n"
-    "  bench    time training steps of a child network or search steps of the supernet\n"
-    "  report   a scaling study's table from its run files (--scaling)\n"
+    "  bench    time training steps of a child network or search steps of the supernet; score\n"
+    "           a search's children with zero-cost proxies\n"
+    "  report   summaries, comparisons and plots of run files; a scaling study's table\n"
     "hpcnas <command> --help lists the command's options; hpcnas --version prints the version.\n";
 
 std::string join(int argc, char** argv) {

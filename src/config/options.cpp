@@ -426,7 +426,8 @@ Parsed<BenchConfig> parse_bench(const std::vector<std::string>& args) {
   po::options_description bench("Benchmark");
   auto add = bench.add_options();
   add("what", bound(&cfg.what),
-      "child: training steps of the DARTS_V2 child network | supernet: DARTS search steps");
+      "child: training steps of the DARTS_V2 child network | supernet: DARTS search steps | "
+      "proxies: zero-cost proxies of the children of --from against their trained accuracy");
   add("order", bound(&cfg.order), "supernet: 1 (first-order) or 2 (second-order) DARTS step");
   add("partial-channels", bound(&cfg.partial_channels), kPartialChannelsHelp);
   add("batch-size", bound(&cfg.batch_size), "batch size");
@@ -437,12 +438,17 @@ Parsed<BenchConfig> parse_bench(const std::vector<std::string>& args) {
   add("warmup", bound(&cfg.warmup), "untimed steps first");
   add("profile", bound(&cfg.profile),
       "supernet: write the operator trace of the timed steps to this file (Chrome trace JSON)");
+  add("from", bound(&cfg.from),
+      "proxies: search run file (children scored on one minibatch "
+      "of --batch-size training images of its own dataset)");
   options.add(bench);
   add_network_options(options, cfg.network);
   parse_into(out, options, args);
   if (out.help)
     return out;
-  require_one_of("what", cfg.what, {"child", "supernet"});
+  require_one_of("what", cfg.what, {"child", "supernet", "proxies"});
+  require(cfg.what == "proxies" ? !cfg.from.empty() : cfg.from.empty(),
+          "--from goes with --what proxies, and --what proxies needs it");
   require_one_of("device", cfg.device, {"cpu", "cuda"});
   require(cfg.device == "cpu" || cfg.what == "supernet", "--device cuda is for --what supernet");
   require(cfg.order == 1 || cfg.order == 2, "--order must be 1 or 2");

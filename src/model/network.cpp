@@ -221,11 +221,20 @@ TrainingOutput NetworkImpl::forward_train(torch::Tensor x, const torch::Tensor& 
   return run(std::move(x), drop_path_keep, is_training());
 }
 
+std::vector<torch::Tensor> NetworkImpl::relu_inputs(torch::Tensor x) {
+  std::vector<torch::Tensor> out;
+  run(std::move(x), torch::Tensor(), /*auxiliary=*/false, &out);
+  return out;
+}
+
 TrainingOutput NetworkImpl::run(torch::Tensor x, const torch::Tensor& drop_path_keep,
-                                bool auxiliary) {
+                                bool auxiliary, std::vector<torch::Tensor>* relu_inputs) {
   auto& p = *parts_;
   TrainingOutput out;
   auto s1 = p.stem_bn(p.stem_conv(to_channels_last(x)));
+  if (relu_inputs) {
+    relu_inputs->push_back(s1);
+  }
   auto r1 = torch::relu(s1);
   auto s0 = s1;
   auto r0 = r1;
@@ -239,6 +248,9 @@ TrainingOutput NetworkImpl::run(torch::Tensor x, const torch::Tensor& drop_path_
     s1 = std::move(cell_output);
     // Every cell output but the last feeds the next cells' ReLU-first preprocessing.
     r1 = i + 1 < n ? torch::relu(s1) : torch::Tensor();
+    if (relu_inputs && i + 1 < n) {
+      relu_inputs->push_back(s1);
+    }
     if (auxiliary && static_cast<int>(i) == p.auxiliary_after) {
       out.auxiliary_logits = p.auxiliary(s1);
     }

@@ -1,28 +1,11 @@
 #include "rl_policy.hpp"
 
+#include "hpcnas/train/generator_guard.hpp"
+
 namespace hpcnas::search {
-namespace {
-
-/// Leaves the global torch generator as it was: module constructors draw their default
-/// initialisation from it, and a one-rank run trains children with it.
-class GlobalGeneratorGuard {
-public:
-  GlobalGeneratorGuard() : generator_(at::detail::getDefaultCPUGenerator()) {
-    state_ = generator_.get_state();
-  }
-  ~GlobalGeneratorGuard() { generator_.set_state(state_); }
-  GlobalGeneratorGuard(const GlobalGeneratorGuard&) = delete;
-  GlobalGeneratorGuard& operator=(const GlobalGeneratorGuard&) = delete;
-
-private:
-  at::Generator generator_;
-  torch::Tensor state_;
-};
-
-} // namespace
 
 PolicyImpl::PolicyImpl(PolicyOptions options) : options_(options) {
-  GlobalGeneratorGuard guard;
+  train::GlobalGeneratorGuard guard;
   const int h = options_.hidden;
   lstm_ = register_module("lstm", torch::nn::LSTMCell(h, h));
   start_ = register_parameter("start", torch::zeros({1, h}));

@@ -135,13 +135,8 @@ private:
   void run(const EvalRequest& request, EvalResult& result, Clock::time_point start) {
     const auto& tc = cfg_.train;
     torch::manual_seed(request.seed);
-    model::NetworkOptions options;
-    options.in_channels = splits_.channels;
-    options.num_classes = splits_.num_classes;
-    options.channels = cfg_.network.channels;
-    options.layers = cfg_.network.layers;
-    options.stem_multiplier = cfg_.network.stem_multiplier;
-    model::Network net(request.genotype, options);
+    model::Network net(request.genotype,
+                       child_network_options(cfg_.network, splits_.channels, splits_.num_classes));
     result.params = model::count_parameters(*net);
     result.flops = model::count_flops(net, splits_.channels, splits_.height, splits_.width);
 
@@ -216,19 +211,24 @@ std::unique_ptr<Evaluator> make_training_evaluator(const config::SearchConfig& c
   return std::make_unique<TrainingEvaluator>(cfg, rank);
 }
 
+model::NetworkOptions child_network_options(const config::NetworkConfig& network, int in_channels,
+                                            int num_classes) {
+  model::NetworkOptions options;
+  options.in_channels = in_channels;
+  options.num_classes = num_classes;
+  options.channels = network.channels;
+  options.layers = network.layers;
+  options.stem_multiplier = network.stem_multiplier;
+  return options;
+}
+
 double bench_child_step(const config::BenchConfig& cfg) {
   const auto& shape = cfg.shape;
   if (cfg.threads > 0) {
     torch::set_num_threads(cfg.threads);
   }
   torch::manual_seed(0);
-  model::NetworkOptions options;
-  options.in_channels = shape[0];
-  options.num_classes = 10;
-  options.channels = cfg.network.channels;
-  options.layers = cfg.network.layers;
-  options.stem_multiplier = cfg.network.stem_multiplier;
-  model::Network net(space::darts_v2(), options);
+  model::Network net(space::darts_v2(), child_network_options(cfg.network, shape[0], 10));
   net->train();
   FlatSgd sgd(net->parameters(), 0.9, 3e-4, 5.0);
   const auto x =

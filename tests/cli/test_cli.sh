@@ -84,6 +84,17 @@ check "command line wins over config file" [ "$(grep -c '^\[hpcnas\] [0-9]*/4 ' 
 check "bench exits 0" [ $? -eq 0 ]
 check "bench prints median_step_s" grep -q "median_step_s=" out.txt
 
+# Zero-cost proxies of the 10 children of run.h5 (a surrogate search on Fashion-MNIST).
+"$HPCNAS" bench --what proxies --from run.h5 --batch-size 8 --threads 1 >out.txt 2>err.txt
+check "bench --what proxies exits 0" [ $? -eq 0 ]
+check "bench --what proxies: a line per child" [ "$(grep -c '^[0-9]* 0\.[0-9]* ' out.txt)" -eq 10 ]
+check "bench --what proxies: tau of each proxy over the 10" \
+  [ "$(grep -c 'children=10 batch=8 kendall_tau=' out.txt)" -eq 2 ]
+mpi 2 "$HPCNAS" bench --what proxies --from missing.h5 >out.txt 2>err.txt
+check "bench --what proxies of a missing file exits 2" [ $? -eq 2 ]
+"$HPCNAS" bench --from run.h5 >out.txt 2>err.txt
+check "bench --from without --what proxies exits 2" [ $? -eq 2 ]
+
 # DARTS+ early stop: whether a skip connection shows up depends on training, so the check is that
 # the run stops exactly after the first epoch whose normal cell has one, on every rank.
 mpi 2 "$HPCNAS" darts --dataset synthetic --val-size 400 --epochs 3 --steps-per-epoch 2 \

@@ -185,7 +185,7 @@ struct FinalTrainConfig {
 
 /// `hpcnas bench`: times training steps of a child network on random data.
 struct BenchConfig {
-  std::string what = "child"; ///< child | supernet
+  std::string what = "child"; ///< child | supernet | proxies
   int order = 1;              ///< supernet: first- or second-order DARTS step
   int partial_channels = 1;   ///< supernet: PC-DARTS partial channels K (1: off)
   int batch_size = 64;
@@ -196,6 +196,7 @@ struct BenchConfig {
   int steps = 10;
   int warmup = 2;
   std::string profile; ///< supernet: Chrome trace of the timed steps ("" = none)
+  std::string from;    ///< proxies: the search run file whose children are scored
   NetworkConfig network;
 };
 

@@ -11,6 +11,7 @@
 /// sums a node's two edges in place.
 
 #include <cstdint>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -45,6 +46,10 @@ public:
   /// drop-path. Identity edges are never dropped (as in DARTS).
   TrainingOutput forward_train(torch::Tensor x, const torch::Tensor& drop_path_keep);
   int cells() const;
+  /// Inference forward pass that returns, instead of the logits, the inputs of the ReLUs applied
+  /// to the stem and to every cell output but the last (each cell's output concatenates its
+  /// nodes): the activation pattern zero-cost proxies read (train/proxy.hpp).
+  std::vector<torch::Tensor> relu_inputs(torch::Tensor x);
 
   /// Describes the inference-mode network (no auxiliary head, no drop-path) on an input of
   /// `height` x `width` named `input`; returns the name of the logits. Throws
@@ -52,7 +57,8 @@ public:
   std::string emit(GraphSink& graph, const std::string& input, int height, int width) const;
 
 private:
-  TrainingOutput run(torch::Tensor x, const torch::Tensor& drop_path_keep, bool auxiliary);
+  TrainingOutput run(torch::Tensor x, const torch::Tensor& drop_path_keep, bool auxiliary,
+                     std::vector<torch::Tensor>* relu_inputs = nullptr);
 
   struct Parts; // stem, cells, head: defined in network.cpp
   std::shared_ptr<Parts> parts_;

@@ -7,7 +7,16 @@
 #include "hpcnas/config/search_config.hpp"
 #include "hpcnas/train/evaluation.hpp"
 
+namespace hpcnas::model {
+struct NetworkOptions;
+} // namespace hpcnas::model
+
 namespace hpcnas::train {
+
+/// The options of a child network: `network`'s C, L and stem, for images of `in_channels`
+/// channels and `num_classes` classes.
+model::NetworkOptions child_network_options(const config::NetworkConfig& network, int in_channels,
+                                            int num_classes);
 
 /// Loads the data once (data::load_splits) and trains every child it is given.
 /// Throws data::DataError at construction when the data cannot be loaded.

@@ -58,10 +58,22 @@ public:
     }
     file_->truncate(kept); // epochs after the checkpoint are computed again
     std::cout << "[hpcnas] resumed " << cfg.out << ": "
-              << (loaded ? "checkpoint at epoch " + std::to_string(kept + 1) + ", step " +
-                               std::to_string(loaded->checkpoint.step)
-                         : std::string("no checkpoint, from the beginning"))
+              << where_resumed(loaded.has_value(), kept, loaded ? loaded->checkpoint.step : 0)
               << std::endl;
+  }
+
+  /// Where a resumed training continues: the checkpoint holds `kept` finished epochs and `step`
+  /// steps of the next one.
+  std::string where_resumed(bool loaded, std::int64_t kept, std::int64_t step) const {
+    if (!loaded)
+      return "no checkpoint, from the beginning";
+    if (kept >= cfg_.epochs)
+      return "checkpoint after all " + std::to_string(kept) + " epochs, nothing left to train";
+    if (step == 0)
+      return "checkpoint after epoch " + std::to_string(kept) + " of " +
+             std::to_string(cfg_.epochs) + ", continuing with epoch " + std::to_string(kept + 1);
+    return "checkpoint in epoch " + std::to_string(kept + 1) + " of " +
+           std::to_string(cfg_.epochs) + ", at step " + std::to_string(step);
   }
 
   void abandon() {

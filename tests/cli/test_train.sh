@@ -118,6 +118,7 @@ check "SIGTERM exits 0" [ $? -eq 0 ]
 check "SIGTERM says how to resume" grep -q -- "train --resume term.h5" term.log
 mpi 2 train --resume term.h5 --export term.onnx >resume.log 2>&1
 check "resume exits 0" [ $? -eq 0 ]
+check "resume says where it continues" grep -q "resumed term.h5: checkpoint in epoch 2 of 3, at step" resume.log
 $PY - full.h5 term.h5 <<'PY'
 import sys, h5py, numpy as np
 a, b = (h5py.File(p, "r") for p in sys.argv[1:3])
@@ -129,6 +130,10 @@ sys.exit(0 if all(same) else 1)
 PY
 check "SIGTERM + resume equals the uninterrupted training" [ $? -eq 0 ]
 check "the resumed training exports a model that matches" onnx_matches term.h5 term.onnx
+mpi 2 train --resume term.h5 >again.log 2>&1
+check "resume of a finished training exits 0" [ $? -eq 0 ]
+check "resume of a finished training says so" \
+  grep -q "resumed term.h5: checkpoint after all 3 epochs, nothing left to train" again.log
 
 # Bad input: one line, exit 2, no run file left behind.
 bad() {  # bad NAME PATTERN ARGS...: exit 2, one line on stderr matching PATTERN, no run file

@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
-# One real Fashion-MNIST search per strategy (random, rl, evolution), all three at once on this
-# machine, each `mpirun -n 2 --bind-to none`: one trainer rank with one thread, so arrival order
-# and each run are reproducible; --bind-to none, or every mpirun would pin its trainer to the
-# same core. Prints a markdown table: strategy, evaluations, wall time, best and median
+# One real Fashion-MNIST search per strategy (random, rl, evolution, qlearning, hybrid), all at
+# once on this machine, each `mpirun -n 2 --bind-to none`: one trainer rank with one thread, so
+# arrival order and each run are reproducible; --bind-to none, or every mpirun would pin its
+# trainer to the same core. Prints a markdown table: strategy, evaluations, wall time, best and median
 # validation accuracy, best genotype. Settings: docs/strategies.md's real-data table.
 #
 #   scripts/real-strategies.sh [extra hpcnas search options]
 #
 # Environment: BUDGET (60 evaluations per strategy), SEED (1), WORK (a temporary folder; the run
-# files stay there), HPCNAS (the executable), STRATEGIES ("random rl evolution").
+# files stay there), HPCNAS (the executable), STRATEGIES ("random rl evolution qlearning hybrid").
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 HPCNAS=${HPCNAS:-$HPCNAS_BUILD/hpcnas}
 BUDGET=${BUDGET:-60}
 SEED=${SEED:-1}
-STRATEGIES=${STRATEGIES:-"random rl evolution"}
+STRATEGIES=${STRATEGIES:-"random rl evolution qlearning hybrid"}
 WORK=${WORK:-$(mktemp -d -t hpcnas-real.XXXXXX)}
 [ -x "$HPCNAS" ] || { echo "real-strategies: no executable at $HPCNAS (build first)" >&2; exit 2; }
 mkdir -p "$WORK"

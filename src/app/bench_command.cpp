@@ -1,6 +1,5 @@
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <string>
 
@@ -14,11 +13,6 @@
 
 namespace hpcnas::app {
 namespace {
-
-double median_of(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? NAN : v[v.size() / 2];
-}
 
 /// Scores every successful child of a search run file with each zero-cost proxy, initialised as
 /// its trainer initialised it (the same seed), on one minibatch of the run's own training split;
@@ -64,7 +58,7 @@ int bench_proxies(const comm::MpiContext& ctx, const config::BenchConfig& cfg) {
                 "kendall_tau=%.4f median_s=%.4f\n",
                 proxies[p].c_str(), cfg.from.c_str(), accuracy.size(),
                 static_cast<long long>(images.size(0)), train::kendall_tau(scores[p], accuracy),
-                median_of(seconds[p]));
+                train::median(seconds[p]));
   return kExitOk;
 }
 

@@ -19,6 +19,7 @@
 #include "hpcnas/data/dataset.hpp"
 #include "hpcnas/space/hash.hpp"
 #include "hpcnas/train/flat_sgd.hpp"
+#include "hpcnas/train/trainer.hpp"
 
 namespace hpcnas::darts {
 
@@ -66,11 +67,6 @@ ArchitectOptions architect_options(const config::DartsConfig& cfg) {
   o.arch_beta2 = cfg.arch_beta2;
   o.arch_weight_decay = cfg.arch_weight_decay;
   return o;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
 }
 
 } // namespace
@@ -512,7 +508,7 @@ double bench_supernet_step(const config::BenchConfig& cfg) {
     step();
     times.push_back(seconds_since(start));
   }
-  return median(times);
+  return train::median(times);
 }
 
 } // namespace hpcnas::darts

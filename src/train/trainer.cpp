@@ -29,14 +29,6 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-double median(std::vector<double> values) {
-  if (values.empty()) {
-    return 0;
-  }
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
-
 /// Forward, cross-entropy, backward of one batch; returns the loss (not yet checked).
 torch::Tensor forward_backward(model::Network& net, const torch::Tensor& x,
                                const torch::Tensor& y) {
@@ -209,6 +201,14 @@ private:
 
 std::unique_ptr<Evaluator> make_training_evaluator(const config::SearchConfig& cfg, int rank) {
   return std::make_unique<TrainingEvaluator>(cfg, rank);
+}
+
+double median(std::vector<double> values) {
+  if (values.empty()) {
+    return 0;
+  }
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
 }
 
 model::NetworkOptions child_network_options(const config::NetworkConfig& network, int in_channels,

@@ -3,6 +3,7 @@
 /// measure validation accuracy, parameters, FLOPs and latency. Torch stays in the .cpp.
 
 #include <memory>
+#include <vector>
 
 #include "hpcnas/config/search_config.hpp"
 #include "hpcnas/train/evaluation.hpp"
@@ -21,6 +22,9 @@ model::NetworkOptions child_network_options(const config::NetworkConfig& network
 /// Loads the data once (data::load_splits) and trains every child it is given.
 /// Throws data::DataError at construction when the data cannot be loaded.
 std::unique_ptr<Evaluator> make_training_evaluator(const config::SearchConfig& cfg, int rank);
+
+/// The median of timed samples: the upper middle one of an even count, 0 when there are none.
+double median(std::vector<double> values);
 
 /// `hpcnas bench --what child`: median seconds of one training step (forward, backward,
 /// clip, SGD) of the DARTS_V2 child on random data, after cfg.warmup untimed steps.

@@ -15,6 +15,7 @@
 #include "hpcnas/search/strategy.hpp"
 #include "hpcnas/store/checkpoint.hpp"
 #include "hpcnas/store/run_file.hpp"
+#include "hpcnas/train/prefilter.hpp"
 #include "hpcnas/train/surrogate.hpp"
 #include "hpcnas/train/trainer.hpp"
 
@@ -45,6 +46,12 @@ comm::TrainerWatch trainer_watch(const config::SearchConfig& cfg) {
 /// Four heartbeats per --trainer-timeout: a heartbeat or two late is no death.
 double heartbeat_seconds(const config::SearchConfig& cfg) { return cfg.trainer_timeout / 4; }
 
+search::Prefilter make_prefilter(const config::SearchConfig& cfg) {
+  if (cfg.prefilter.proxy == "none")
+    return {};
+  return {cfg.prefilter.candidates(), train::make_proxy_scorer(cfg)};
+}
+
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -54,7 +61,8 @@ class Controller {
 public:
   Controller(const config::SearchConfig& cfg, const store::RunAttributes& attrs)
       : cfg_(cfg), config_hash_(config::defining_hash(attrs.config)),
-        strategy_(search::make_strategy(cfg)), dispatcher_(*strategy_, cfg.budget, cfg.seed),
+        strategy_(search::make_strategy(cfg)),
+        dispatcher_(*strategy_, cfg.budget, cfg.seed, make_prefilter(cfg)),
         progress_(std::cout, cfg.budget,
                   cfg.evaluator == "surrogate" ? "surrogate reward" : "reward") {
     if (cfg.resume.empty()) {
@@ -77,8 +85,11 @@ public:
   comm::PoolExit run(const comm::MpiContext& ctx, train::Evaluator* local) {
     std::cout << "[hpcnas] search: strategy=" << strategy_->name()
               << " evaluator=" << cfg_.evaluator << " budget=" << cfg_.budget
-              << " ranks=" << ctx.size() << " trainers=" << ctx.trainer_count()
-              << " run file=" << cfg_.out << std::endl;
+              << " ranks=" << ctx.size() << " trainers=" << ctx.trainer_count();
+    if (cfg_.prefilter.proxy != "none")
+      std::cout << " prefilter=" << cfg_.prefilter.proxy << " (best of "
+                << cfg_.prefilter.candidates() << " candidates per child)";
+    std::cout << " run file=" << cfg_.out << std::endl;
     comm::ControllerHooks hooks;
     hooks.record = [this](const train::EvalResult& result, train::ControllerTiming timing) {
       const auto start = std::chrono::steady_clock::now();

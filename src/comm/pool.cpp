@@ -115,7 +115,7 @@ PoolExit run_controller(const MpiContext& ctx, search::Dispatcher& dispatcher,
     timed([&] { request = dispatcher.next_request(); });
     return request;
   };
-  auto accept = [&](const train::EvalResult& result) { timed([&] { dispatcher.accept(result); }); };
+  auto accept = [&](train::EvalResult& result) { timed([&] { dispatcher.accept(result); }); };
   auto record = [&](const train::EvalResult& result, train::ControllerTiming timing) {
     timing.strategy_seconds = std::exchange(strategy_seconds, 0.0);
     hooks.record(result, timing);
@@ -263,7 +263,7 @@ PoolExit run_controller(const MpiContext& ctx, search::Dispatcher& dispatcher,
     if (status.MPI_TAG != kResult)
       throw std::runtime_error("pool protocol: unexpected tag " + std::to_string(status.MPI_TAG) +
                                " from rank " + std::to_string(trainer));
-    const train::EvalResult result = unpack_result(receive(status));
+    train::EvalResult result = unpack_result(receive(status));
     train::ControllerTiming timing;
     timing.dispatched = dispatched_at[trainer];
     timing.received = train::unix_time();

@@ -129,6 +129,17 @@ void add_hybrid_options(po::options_description& all, HybridConfig& cfg) {
   all.add(d);
 }
 
+void add_prefilter_options(po::options_description& all, PrefilterConfig& cfg) {
+  po::options_description d("Zero-cost prefilter (rank 0 scores candidates before training)");
+  auto add = d.add_options();
+  add("prefilter", bound(&cfg.proxy),
+      "none | synflow | naswot: send to trainers only the best candidates by this proxy");
+  add("prefilter-keep", bound(&cfg.keep),
+      "share F of the candidates evaluated: 1/F are drawn per child sent");
+  add("prefilter-batch", bound(&cfg.batch), "training images the proxy is computed on");
+  all.add(d);
+}
+
 /// Value of a stored option as text, for the run file's resolved configuration. Doubles in
 /// their shortest round-trip form, so 0.025 reads back as 0.025.
 std::string value_text(const boost::any& v) {
@@ -362,6 +373,7 @@ Parsed<SearchConfig> parse_search(const std::vector<std::string>& args, const Op
   add_evolution_options(options, cfg.evolution);
   add_qlearning_options(options, cfg.qlearning);
   add_hybrid_options(options, cfg.hybrid);
+  add_prefilter_options(options, cfg.prefilter);
   parse_into(out, options, args, base);
   if (out.help)
     return out;
@@ -378,6 +390,11 @@ Parsed<SearchConfig> parse_search(const std::vector<std::string>& args, const Op
   require(cfg.hybrid.learning_rate > 0, "--hybrid-lr must be positive");
   require(cfg.hybrid.baseline_decay >= 0 && cfg.hybrid.baseline_decay < 1,
           "--hybrid-baseline-decay must be in [0, 1)");
+  require_one_of("prefilter", cfg.prefilter.proxy, {"none", "synflow", "naswot"});
+  require(cfg.prefilter.keep > 0 && cfg.prefilter.keep <= 1, "--prefilter-keep must be in (0, 1]");
+  require(cfg.prefilter.candidates() <= 1000,
+          "--prefilter-keep must be at least 0.001 (at most 1000 candidates per child)");
+  require(cfg.prefilter.batch >= 2, "--prefilter-batch must be at least 2");
   require_one_of("evaluator", cfg.evaluator, {"train", "surrogate"});
   require_one_of("dataset", cfg.data.dataset, {"fashion-mnist", "mnist", "cifar10", "synthetic"});
   require_one_of("reward", cfg.reward.kind, {"accuracy", "latency", "params"});

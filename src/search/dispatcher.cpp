@@ -1,11 +1,14 @@
 #include "hpcnas/search/dispatcher.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <utility>
 
 namespace hpcnas::search {
 
-Dispatcher::Dispatcher(Strategy& strategy, std::int64_t budget, std::uint64_t run_seed)
-    : strategy_(strategy), budget_(budget), run_seed_(run_seed) {}
+Dispatcher::Dispatcher(Strategy& strategy, std::int64_t budget, std::uint64_t run_seed,
+                       Prefilter prefilter)
+    : strategy_(strategy), budget_(budget), run_seed_(run_seed), prefilter_(std::move(prefilter)) {}
 
 train::EvalRequest Dispatcher::request(std::int64_t id, const space::Genotype& genotype) const {
   return {id, train::evaluation_seed(run_seed_, id), genotype};
@@ -15,25 +18,48 @@ std::optional<train::EvalRequest> Dispatcher::next_request() {
   if (!owed_.empty()) {
     const std::int64_t id = owed_.front();
     owed_.pop_front();
-    return request(id, outstanding_.at(id));
+    return request(id, outstanding_.at(id).genotype);
   }
   if (next_id_ >= budget_)
     return std::nullopt;
   const std::int64_t id = next_id_++;
-  const space::Genotype genotype = strategy_.propose();
-  outstanding_.emplace(id, genotype);
-  return request(id, genotype);
+  const auto& [entry, added] = outstanding_.emplace(id, propose());
+  return request(id, entry->second.genotype);
 }
 
-void Dispatcher::accept(const train::EvalResult& result) {
-  outstanding_.erase(result.id);
+Outstanding Dispatcher::propose() {
+  if (!prefilter_.score)
+    return {strategy_.propose(), std::numeric_limits<double>::quiet_NaN()};
+  std::vector<Outstanding> drawn;
+  std::size_t best = 0;
+  for (int i = 0; i < std::max(1, prefilter_.candidates); ++i) {
+    space::Genotype genotype = strategy_.propose();
+    const double score = prefilter_.score(genotype);
+    drawn.push_back({std::move(genotype), score});
+    if (score > drawn[best].proxy_score ||
+        (std::isnan(drawn[best].proxy_score) && !std::isnan(score)))
+      best = drawn.size() - 1;
+  }
+  for (std::size_t i = 0; i < drawn.size(); ++i)
+    if (i != best)
+      strategy_.discard(drawn[i].genotype);
+  return std::move(drawn[best]);
+}
+
+void Dispatcher::accept(train::EvalResult& result) {
+  const auto it = outstanding_.find(result.id);
+  if (it != outstanding_.end()) {
+    result.proxy_score = it->second.proxy_score;
+    outstanding_.erase(it);
+  }
   owed_.erase(std::remove(owed_.begin(), owed_.end(), result.id), owed_.end());
   strategy_.observe(result);
   ++recorded_;
 }
 
 void Dispatcher::replay(const train::EvalResult& recorded_row) {
-  accept(recorded_row);
+  train::EvalResult row = recorded_row;
+  accept(row);
   if (recorded_row.status != train::EvalStatus::kLost) // a lost trainer asked for nothing more
     next_request();
 }

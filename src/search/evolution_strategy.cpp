@@ -85,6 +85,8 @@ space::Genotype EvolutionStrategy::propose() {
   return space::mutate(population_[t.winner].genotype, rng_);
 }
 
+void EvolutionStrategy::discard(const space::Genotype&) { --proposed_; }
+
 void EvolutionStrategy::observe(const train::EvalResult& result) {
   age_in(population_, member_of(result), cfg_.population);
   ++observed_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 
@@ -141,6 +142,13 @@ space::Genotype HybridStrategy::propose() {
   child[static_cast<std::size_t>(m.position)] = m.to;
   out_.emplace(child, Outstanding{m, parent.reward});
   return genotype_from_decisions(child);
+}
+
+void HybridStrategy::discard(const space::Genotype& genotype) {
+  --proposed_;
+  const auto [first, last] = out_.equal_range(policy_decisions(genotype));
+  if (first != last)
+    out_.erase(std::prev(last)); // the newest: the one just proposed
 }
 
 void HybridStrategy::observe(const train::EvalResult& result) {

@@ -82,6 +82,13 @@ space::Genotype QLearningStrategy::propose() {
   }
 }
 
+void QLearningStrategy::discard(const space::Genotype& genotype) {
+  --proposed_;
+  const Decisions d = policy_decisions(genotype);
+  if (rewards_.count(d) == 0)
+    proposed_set_.erase(d);
+}
+
 void QLearningStrategy::observe(const train::EvalResult& result) {
   const double reward =
       result.status == train::EvalStatus::kOk && std::isfinite(result.reward) ? result.reward : 0.0;

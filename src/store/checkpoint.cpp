@@ -99,14 +99,17 @@ std::vector<char> pack(const Checkpoint& c) {
   w.put(c.dispatch.next_id);
   w.put(c.dispatch.recorded);
   w.put(static_cast<std::uint64_t>(c.dispatch.outstanding.size()));
-  for (const auto& [id, genotype] : c.dispatch.outstanding) {
+  for (const auto& [id, entry] : c.dispatch.outstanding) {
     w.put(id);
-    w.put_genotype(genotype);
+    w.put_genotype(entry.genotype);
   }
   w.put(static_cast<std::uint64_t>(c.dispatch.owed.size()));
   for (std::int64_t id : c.dispatch.owed)
     w.put(id);
   w.put_bytes(c.dispatch.strategy_state);
+  // Added with the prefilter, after everything older hpcnas versions wrote and read.
+  for (const auto& entry : c.dispatch.outstanding)
+    w.put(entry.second.proxy_score);
   return w.take();
 }
 
@@ -119,12 +122,15 @@ Checkpoint unpack_search(const std::vector<char>& bytes, const std::string& path
   const auto outstanding = r.get<std::uint64_t>();
   for (std::uint64_t i = 0; i < outstanding; ++i) {
     const auto id = r.get<std::int64_t>();
-    c.dispatch.outstanding.emplace(id, r.get_genotype());
+    c.dispatch.outstanding[id].genotype = r.get_genotype();
   }
   const auto owed = r.get<std::uint64_t>();
   for (std::uint64_t i = 0; i < owed; ++i)
     c.dispatch.owed.push_back(r.get<std::int64_t>());
   c.dispatch.strategy_state = r.get_bytes();
+  if (!r.at_end()) // a checkpoint written before the prefilter has no proxy scores: NaN
+    for (auto& entry : c.dispatch.outstanding)
+      entry.second.proxy_score = r.get<double>();
   if (!r.at_end())
     throw StoreError("checkpoint '" + path + "': trailing bytes in the payload");
   return c;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <stdexcept>
+#include <type_traits>
 
 namespace hpcnas::store {
 namespace {
@@ -65,20 +66,27 @@ TableWriter::TableWriter(hid_t file, std::string path, std::string name,
   group_ = hdf5::Group(check(H5Gcreate2(file, name_.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                              "H5Gcreate2", path_, group_path));
   prepare_transfer();
+  for (const ColumnSpec& spec : columns_)
+    datasets_.push_back(create_column(spec, 0));
+}
 
-  const hsize_t initial = 0;
+hdf5::Dataset TableWriter::create_column(const ColumnSpec& spec, hsize_t rows) const {
+  const std::string object = "/" + name_ + "/" + spec.name;
   const hsize_t unlimited = H5S_UNLIMITED;
   hdf5::Dataspace space(
-      check(H5Screate_simple(1, &initial, &unlimited), "H5Screate_simple", path_, group_path));
+      check(H5Screate_simple(1, &rows, &unlimited), "H5Screate_simple", path_, object));
   hdf5::PropertyList dcpl(
       check(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate", path_, "dataset creation"));
-  check(H5Pset_chunk(dcpl.get(), 1, &kChunkRows), "H5Pset_chunk", path_, group_path);
-  for (const ColumnSpec& spec : columns_) {
-    datasets_.emplace_back(
-        check(H5Dcreate2(group_.get(), spec.name, file_type(spec.kind, string_type_.get()),
-                         space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
-              "H5Dcreate2", path_, group_path + "/" + spec.name));
+  check(H5Pset_chunk(dcpl.get(), 1, &kChunkRows), "H5Pset_chunk", path_, object);
+  if (spec.kind == ColumnKind::kFloat64) { // rows without a value read as NaN, not as 0
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    check(H5Pset_fill_value(dcpl.get(), H5T_NATIVE_DOUBLE, &nan), "H5Pset_fill_value", path_,
+          object);
   }
+  return hdf5::Dataset(
+      check(H5Dcreate2(group_.get(), spec.name, file_type(spec.kind, string_type_.get()),
+                       space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+            "H5Dcreate2", path_, object));
 }
 
 void TableWriter::prepare_transfer() {
@@ -106,15 +114,25 @@ TableWriter TableWriter::open(hid_t file, std::string path, std::string name,
   }
   t.group_ = hdf5::Group(
       check(H5Gopen2(file, t.name_.c_str(), H5P_DEFAULT), "H5Gopen2", t.path_, group_path));
+  t.prepare_transfer();
   hsize_t rows = std::numeric_limits<hsize_t>::max();
+  std::vector<bool> missing;
   for (const ColumnSpec& spec : t.columns_) {
     const std::string object = group_path + "/" + spec.name;
+    missing.push_back(spec.added_later && H5Lexists(t.group_.get(), spec.name, H5P_DEFAULT) <= 0);
+    if (missing.back()) {
+      H5Eclear2(H5E_DEFAULT);
+      t.datasets_.emplace_back();
+      continue;
+    }
     t.datasets_.emplace_back(
         check(H5Dopen2(t.group_.get(), spec.name, H5P_DEFAULT), "H5Dopen2", t.path_, object));
     rows = std::min(rows, dataset_rows(t.datasets_.back().get(), t.path_, object));
   }
+  for (std::size_t c = 0; c < t.columns_.size(); ++c)
+    if (missing[c])
+      t.datasets_[c] = t.create_column(t.columns_[c], rows);
   t.set_rows(static_cast<std::int64_t>(rows));
-  t.prepare_transfer();
   return t;
 }
 
@@ -161,6 +179,11 @@ TableReader::TableReader(hid_t file, std::string path, std::string name,
   }
   hsize_t rows = std::numeric_limits<hsize_t>::max();
   for (std::size_t c = 0; c < columns_.size(); ++c) {
+    if (columns_[c].added_later && H5Lexists(file, object(c).c_str(), H5P_DEFAULT) <= 0) {
+      H5Eclear2(H5E_DEFAULT);
+      datasets_.emplace_back();
+      continue;
+    }
     datasets_.emplace_back(
         check(H5Dopen2(file, object(c).c_str(), H5P_DEFAULT), "H5Dopen2", path_, object(c)));
     rows = std::min(rows, dataset_rows(datasets_.back().get(), path_, object(c)));
@@ -181,6 +204,13 @@ std::string TableReader::object(std::size_t column) const {
 
 template <typename T>
 void TableReader::read_numbers(std::size_t column, hid_t memory, std::vector<T>& out) const {
+  if (!datasets_[column].valid()) { // an added column this file predates
+    if constexpr (std::is_floating_point_v<T>)
+      out.assign(rows_, std::numeric_limits<T>::quiet_NaN());
+    else
+      out.assign(rows_, T{});
+    return;
+  }
   out.resize(rows_);
   if (rows_ == 0)
     return;
@@ -215,7 +245,7 @@ void TableReader::read(std::size_t column, std::vector<std::string>& out) const 
   out.resize(raw.size());
   for (std::size_t i = 0; i < raw.size(); ++i)
     out[i] = raw[i] != nullptr ? raw[i] : "";
-  if (!raw.empty()) {
+  if (!raw.empty() && datasets_[column].valid()) {
     const hsize_t rows = raw.size();
     hdf5::Dataspace space(
         check(H5Screate_simple(1, &rows, nullptr), "H5Screate_simple", path_, object(column)));

@@ -3,10 +3,14 @@
 /// datasets, one per column, appended a row at a time. /evaluations and /controller are tables.
 /// A table of records (record_columns, append_record, read_records) has one column per field
 /// its record type lists in fields(); numbers are stored as they are, the rest as text.
+/// A numeric column a record type added after its table's first release (listed in the record's
+/// kAddedColumns) reads as its fill value (NaN, 0) from a file without it, and is created, with
+/// the fill value in the rows already there, when such a file is reopened to append.
 
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <variant>
 #include <vector>
@@ -20,6 +24,7 @@ enum class ColumnKind { kInt64, kInt32, kFloat64, kString };
 struct ColumnSpec {
   const char* name;
   ColumnKind kind;
+  bool added_later = false; ///< may be absent from older files (numeric columns only)
 };
 
 class TableWriter {
@@ -28,7 +33,7 @@ public:
   /// Creates the group `name` under `file` and an empty dataset per column.
   TableWriter(hid_t file, std::string path, std::string name, std::vector<ColumnSpec> columns);
   /// Opens an existing table to append to it. Columns a killed writer left one row longer are
-  /// cut back to the rows present in every column.
+  /// cut back to the rows present in every column; added columns missing from it are created.
   static TableWriter open(hid_t file, std::string path, std::string name,
                           std::vector<ColumnSpec> columns);
 
@@ -41,6 +46,8 @@ public:
 
 private:
   void prepare_transfer();
+  /// A new column of `rows` rows holding the fill value (NaN for doubles, 0 otherwise).
+  hdf5::Dataset create_column(const ColumnSpec& spec, hsize_t rows) const;
   /// Sets every column's extent to `rows`.
   void set_rows(std::int64_t rows);
 
@@ -59,7 +66,7 @@ private:
 /// the middle of an append may leave some columns one row longer).
 class TableReader {
 public:
-  /// Throws StoreError when the group or a column is missing.
+  /// Throws StoreError when the group or a column is missing (but for an added column).
   TableReader(hid_t file, std::string path, std::string name, std::vector<ColumnSpec> columns);
   std::size_t rows() const { return rows_; }
   const std::string& path() const { return path_; }
@@ -83,7 +90,7 @@ private:
   std::string path_;
   std::string name_;
   std::vector<ColumnSpec> columns_;
-  std::vector<hdf5::Dataset> datasets_;
+  std::vector<hdf5::Dataset> datasets_; ///< invalid for an added column the file lacks
   std::size_t rows_ = 0;
 };
 
@@ -100,6 +107,19 @@ template <typename T> constexpr ColumnKind column_kind() {
     return ColumnKind::kString; // a std::string, or a type with to_text/from_text
 }
 
+template <typename Record, typename = void> struct AddedColumns {
+  static bool contains(const char*) { return false; }
+};
+template <typename Record>
+struct AddedColumns<Record, std::void_t<decltype(Record::kAddedColumns)>> {
+  static bool contains(const char* name) {
+    for (const char* added : Record::kAddedColumns)
+      if (std::string_view(added) == name)
+        return true;
+    return false;
+  }
+};
+
 /// How a field of type T is held in memory for HDF5: itself, or its text.
 template <typename T>
 using Stored = std::conditional_t<column_kind<T>() == ColumnKind::kString, std::string, T>;
@@ -111,7 +131,8 @@ template <typename Record> std::vector<ColumnSpec> record_columns() {
   std::vector<ColumnSpec> columns;
   Record probe{};
   Record::fields(probe, [&](const char* name, const auto& field) {
-    columns.push_back({name, detail::column_kind<std::decay_t<decltype(field)>>()});
+    columns.push_back({name, detail::column_kind<std::decay_t<decltype(field)>>(),
+                       detail::AddedColumns<Record>::contains(name)});
   });
   return columns;
 }

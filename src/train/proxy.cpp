@@ -1,10 +1,14 @@
 #include "hpcnas/train/proxy.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
 
+#include "hpcnas/data/dataset.hpp"
 #include "hpcnas/train/generator_guard.hpp"
+#include "hpcnas/train/prefilter.hpp"
+#include "hpcnas/train/trainer.hpp"
 
 namespace hpcnas::train {
 namespace {
@@ -16,6 +20,24 @@ model::Network seeded_network(const space::Genotype& genotype, const model::Netw
   torch::manual_seed(seed);
   return model::Network(genotype, options);
 }
+
+/// Sets LibTorch's intra-op thread count for a scope and restores it after.
+class ThreadCountGuard {
+public:
+  explicit ThreadCountGuard(int threads) : previous_(torch::get_num_threads()) {
+    if (threads != previous_)
+      torch::set_num_threads(threads);
+  }
+  ~ThreadCountGuard() {
+    if (torch::get_num_threads() != previous_)
+      torch::set_num_threads(previous_);
+  }
+  ThreadCountGuard(const ThreadCountGuard&) = delete;
+  ThreadCountGuard& operator=(const ThreadCountGuard&) = delete;
+
+private:
+  int previous_;
+};
 
 } // namespace
 
@@ -93,6 +115,24 @@ double proxy_score(const std::string& proxy, const space::Genotype& genotype,
   if (proxy == "naswot")
     return naswot_score(genotype, options, images, seed);
   throw std::invalid_argument("unknown proxy '" + proxy + "' (synflow | naswot)");
+}
+
+std::function<double(const space::Genotype&)> make_proxy_scorer(const config::SearchConfig& cfg) {
+  const data::DataSplits splits = data::load_splits(cfg.data);
+  // A copy of the minibatch alone, so that the splits' memory goes when they do.
+  const torch::Tensor images =
+      splits.train.images
+          .narrow(0, 0, std::min<std::int64_t>(cfg.prefilter.batch, splits.train.size()))
+          .clone();
+  const model::NetworkOptions options =
+      child_network_options(cfg.network, splits.channels, splits.num_classes);
+  if (cfg.prefilter.proxy == "naswot" && images.size(0) < 2)
+    throw std::invalid_argument("--prefilter naswot needs at least 2 training images");
+  const std::uint64_t seed = evaluation_seed(cfg.seed, -7);
+  return [proxy = cfg.prefilter.proxy, images, options, seed](const space::Genotype& genotype) {
+    ThreadCountGuard one_thread(1);
+    return proxy_score(proxy, genotype, options, images, seed);
+  };
 }
 
 } // namespace hpcnas::train

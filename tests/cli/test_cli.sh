@@ -63,6 +63,28 @@ with h5py.File("run.h5", "r") as f:
 PY
 check "h5py reads the run file" [ $? -eq 0 ]
 
+# The zero-cost prefilter: rank 0 sends each trainer the best of 1/F candidates by the proxy and
+# records its score; a run without one records NaN.
+mpi 3 "$HPCNAS" search --evaluator surrogate --budget 6 --prefilter naswot --prefilter-keep 0.34 \
+  --prefilter-batch 8 --channels 4 --layers 3 --out prefilter.h5 >out.txt 2>err.txt
+check "prefiltered search exits 0" [ $? -eq 0 ]
+check "prefiltered search says so" grep -q "prefilter=naswot (best of 3 candidates per child)" out.txt
+/usr/bin/python3 - <<'PY'
+import h5py, numpy as np
+with h5py.File("prefilter.h5", "r") as f, h5py.File("run.h5", "r") as plain:
+    assert np.isfinite(f["evaluations/proxy_score"][:]).all()
+    assert f["evaluations/proxy_score"].shape == (6,)
+    assert np.isnan(plain["evaluations/proxy_score"][:]).all()
+PY
+check "proxy_score: the prefilter's score, NaN without one" [ $? -eq 0 ]
+mpi 2 "$HPCNAS" search --evaluator surrogate --prefilter gradnorm --out bad.h5 >out.txt 2>err.txt
+check "unknown proxy exits 2" [ $? -eq 2 ]
+check "unknown proxy: one line" [ "$(grep -c -- "--prefilter" err.txt)" -eq 1 ]
+mpi 2 "$HPCNAS" search --evaluator surrogate --prefilter synflow --prefilter-keep 0 --out bad.h5 \
+  >out.txt 2>err.txt
+check "prefilter-keep 0 exits 2" [ $? -eq 2 ]
+check "prefilter-keep 0 named" grep -q -- "--prefilter-keep must be in (0, 1]" err.txt
+
 "$HPCNAS" report --scaling run.h5 --csv >out.txt 2>err.txt
 check "report --scaling exits 0" [ $? -eq 0 ]
 check "report --scaling: a row for the run" grep -q "^run.h5,search,3,1,2," out.txt

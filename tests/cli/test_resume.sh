@@ -12,9 +12,14 @@ ranks_of() { hpcnas_ranks "$HPCNAS" search "$1"; }
 wait_rows() {  # wait_rows FILE N: until FILE has N rows (at most 60 s)
   for _ in $(seq 600); do [ "$(rows "$1")" -ge "$2" ] && return 0; sleep 0.1; done; return 1; }
 
-for strategy in random rl evolution qlearning hybrid; do
+# "prefilter": hybrid behind rank 0's NASWOT prefilter, whose replay after a restart must draw
+# and score the same candidates again.
+for strategy in random rl evolution qlearning hybrid prefilter; do
   args=(--strategy "$strategy" --evaluator surrogate --seed 7
         --budget "$BUDGET" --checkpoint-every 4)
+  [ "$strategy" = prefilter ] &&
+    args=(--strategy hybrid --prefilter naswot --prefilter-keep 0.5 --prefilter-batch 8
+          --dataset synthetic --channels 2 --layers 3 "${args[@]:2}")
   search "${args[@]}" --surrogate-seconds 0.03 --out "full-$strategy.h5" >/dev/null 2>&1
   check "$strategy: uninterrupted run" [ "$(rows "full-$strategy.h5")" -eq "$BUDGET" ]
 
@@ -59,6 +64,14 @@ PY
   check "$strategy: nothing recorded before kill -9 is lost" [ $? -eq 0 ]
   check "$strategy: kill -9 + resume equals the uninterrupted run" \
     same_columns "full-$strategy.h5" "kill-$strategy.h5"
+  if [ "$strategy" = prefilter ]; then
+    $PY - full-prefilter.h5 term-prefilter.h5 kill-prefilter.h5 <<'PY'
+import sys, h5py, numpy as np
+full, *resumed = (h5py.File(p, "r")["evaluations/proxy_score"][:] for p in sys.argv[1:])
+sys.exit(0 if np.isfinite(full).all() and all(np.array_equal(full, r) for r in resumed) else 1)
+PY
+    check "prefilter: resumed runs record the same proxy scores" [ $? -eq 0 ]
+  fi
 done
 
 # Resuming with a budget that is already reached changes nothing.

@@ -2,7 +2,10 @@
 
 #include <cmath>
 
+#include "hpcnas/data/dataset.hpp"
+#include "hpcnas/train/prefilter.hpp"
 #include "hpcnas/train/proxy.hpp"
+#include "hpcnas/train/trainer.hpp"
 
 using namespace hpcnas;
 
@@ -70,4 +73,36 @@ TEST_CASE("naswot depends on the batch as a set and falls when images coincide",
   CHECK(train::proxy_score("naswot", g, small_network(), images, 2) == score);
   CHECK_THROWS_WITH(train::proxy_score("snip", g, small_network(), images, 2),
                     Catch::Contains("unknown proxy 'snip'"));
+}
+
+TEST_CASE("the prefilter's scorer is the proxy of the run's child network, on one thread",
+          "[train][proxy]") {
+  config::SearchConfig cfg;
+  cfg.seed = 3;
+  cfg.data.dataset = "synthetic";
+  cfg.network.channels = 4;
+  cfg.network.layers = 3;
+  cfg.prefilter.proxy = "naswot";
+  cfg.prefilter.batch = 6;
+  const auto score = train::make_proxy_scorer(cfg);
+  const auto convs = uniform_cells(space::Op::kSepConv3x3);
+
+  const data::DataSplits splits = data::load_splits(cfg.data);
+  torch::set_num_threads(1);
+  const double expected = train::naswot_score(
+      convs, train::child_network_options(cfg.network, splits.channels, splits.num_classes),
+      splits.train.images.narrow(0, 0, 6), train::evaluation_seed(cfg.seed, -7));
+  torch::set_num_threads(2);
+  CHECK(score(convs) == expected);
+  CHECK(torch::get_num_threads() == 2); // as it was before the call
+  CHECK(score(convs) == expected);
+
+  cfg.prefilter.proxy = "synflow";
+  const auto synflow = train::make_proxy_scorer(cfg);
+  torch::set_num_threads(1);
+  const double expected_synflow = train::synflow_score(
+      convs, train::child_network_options(cfg.network, splits.channels, splits.num_classes),
+      {splits.channels, splits.height, splits.width}, train::evaluation_seed(cfg.seed, -7));
+  torch::set_num_threads(2);
+  CHECK(synflow(convs) == expected_synflow);
 }

@@ -93,6 +93,17 @@ struct QLearningConfig {
   double initial_q = 0.5;     ///< Q of a state-action pair never updated
 };
 
+/// Rank 0's zero-cost prefilter of `--prefilter`: each child sent to a trainer is the best, by a
+/// proxy of its untrained network, of 1/keep candidates drawn from the strategy.
+struct PrefilterConfig {
+  std::string proxy = "none"; ///< none | synflow | naswot
+  double keep = 0.25;         ///< share of the candidates drawn that are evaluated
+  int batch = 64;             ///< training images the proxy sees (synflow uses their shape only)
+
+  /// Candidates drawn per child evaluated: 1/keep, rounded.
+  int candidates() const { return static_cast<int>(1.0 / keep + 0.5); }
+};
+
 /// Everything `hpcnas search` needs.
 struct SearchConfig {
   std::string strategy = "random";
@@ -116,6 +127,7 @@ struct SearchConfig {
   EvolutionConfig evolution;
   QLearningConfig qlearning;
   HybridConfig hybrid;
+  PrefilterConfig prefilter;
 };
 
 /// Everything `hpcnas darts` needs: the bilevel supernet search of DARTS (Liu et al., 2019),

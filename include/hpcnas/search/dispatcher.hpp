@@ -11,6 +11,8 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <vector>
@@ -20,12 +22,26 @@
 
 namespace hpcnas::search {
 
+/// Rank 0's zero-cost prefilter (--prefilter): each new request draws `candidates` proposals
+/// from the strategy, hands out the one `score` ranks highest (the first drawn on a tie; NaN
+/// ranks lowest) and discards the others (Strategy::discard). The score must depend on the
+/// genotype alone, so that a replay after a restart draws the same children again.
+struct Prefilter {
+  int candidates = 1;
+  std::function<double(const space::Genotype&)> score; ///< empty: no prefilter
+};
+
+/// An evaluation handed out (or owed) and not yet returned.
+struct Outstanding {
+  space::Genotype genotype;
+  double proxy_score = std::numeric_limits<double>::quiet_NaN(); ///< the prefilter's, or NaN
+};
+
 /// What a checkpoint holds of the controller, besides the strategy's own state.
 struct DispatchState {
   std::int64_t next_id = 0;  ///< ids 0..next_id-1 were handed out
   std::int64_t recorded = 0; ///< results accepted (rows of the run file covered by the state)
-  /// Handed out (or owed) and not yet returned, by id.
-  std::map<std::int64_t, space::Genotype> outstanding;
+  std::map<std::int64_t, Outstanding> outstanding; ///< by id
   /// The outstanding ids not yet handed to a trainer, in the order they will be.
   std::vector<std::int64_t> owed;
   std::vector<char> strategy_state;
@@ -33,12 +49,14 @@ struct DispatchState {
 
 class Dispatcher {
 public:
-  Dispatcher(Strategy& strategy, std::int64_t budget, std::uint64_t run_seed);
+  Dispatcher(Strategy& strategy, std::int64_t budget, std::uint64_t run_seed,
+             Prefilter prefilter = {});
 
   /// The request for an idle trainer, or nothing once `budget` ids are out and none is owed.
   std::optional<train::EvalRequest> next_request();
-  /// A result arrived (arrival order): the strategy observes it.
-  void accept(const train::EvalResult& result);
+  /// A result arrived (arrival order): it gets rank 0's proxy score of its child, then the
+  /// strategy observes it.
+  void accept(train::EvalResult& result);
   /// Repeats, from a recorded row, what a live run did with it: accept it, then take the request
   /// its trainer got next (which stays outstanding).
   void replay(const train::EvalResult& recorded_row);
@@ -57,13 +75,16 @@ public:
 
 private:
   train::EvalRequest request(std::int64_t id, const space::Genotype& genotype) const;
+  /// The strategy's next proposal, through the prefilter when there is one.
+  Outstanding propose();
 
   Strategy& strategy_;
   std::int64_t budget_;
   std::uint64_t run_seed_;
+  Prefilter prefilter_;
   std::int64_t next_id_ = 0;
   std::int64_t recorded_ = 0;
-  std::map<std::int64_t, space::Genotype> outstanding_;
+  std::map<std::int64_t, Outstanding> outstanding_;
   std::deque<std::int64_t> owed_;
 };
 

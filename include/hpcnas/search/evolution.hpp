@@ -57,6 +57,8 @@ public:
   std::string name() const override { return "evolution"; }
   space::Genotype propose() override;
   void observe(const train::EvalResult& result) override;
+  /// Uncounts the proposal: the random start spans `population` children evaluated.
+  void discard(const space::Genotype& genotype) override;
   /// Population (oldest first), generator and the number of proposals and results so far.
   std::vector<char> save_state() const override;
   void load_state(const std::vector<char>& state) override;

@@ -75,6 +75,8 @@ public:
   std::string name() const override { return "hybrid"; }
   space::Genotype propose() override;
   void observe(const train::EvalResult& result) override;
+  /// Uncounts the proposal and forgets its mutation (the policy learns from evaluated ones).
+  void discard(const space::Genotype& genotype) override;
   std::vector<ControllerUpdate> take_updates() override;
   /// Population, policy, baseline, the mutations still out, generator, counts and updates not
   /// yet taken: a resumed search continues exactly.

@@ -40,6 +40,8 @@ public:
   std::string name() const override { return "qlearning"; }
   space::Genotype propose() override;
   void observe(const train::EvalResult& result) override;
+  /// Uncounts the proposal (epsilon falls over children evaluated) and lets it be proposed again.
+  void discard(const space::Genotype& genotype) override;
   /// Q-table, replay memory, the architectures proposed so far, generator, proposal count and
   /// the schedule's span: a resumed search continues exactly.
   std::vector<char> save_state() const override;

@@ -41,6 +41,10 @@ public:
   virtual std::string name() const = 0;
   /// The next architecture to evaluate.
   virtual space::Genotype propose() = 0;
+  /// A proposal that will not be evaluated (a prefilter passed it over): the strategy forgets it
+  /// as if it had not been proposed, so that its counts and what it awaits cover children sent
+  /// to trainers only. Strategies that keep nothing per proposal ignore it.
+  virtual void discard(const space::Genotype& genotype) { (void)genotype; }
   /// A finished evaluation (failed ones included, with reward 0), in arrival order.
   virtual void observe(const train::EvalResult& result) = 0;
   /// Updates made since the last call (learning strategies only), for the run file.

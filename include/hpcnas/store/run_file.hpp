@@ -43,6 +43,10 @@ struct EvaluationRow {
   train::EvalResult result;
   train::ControllerTiming timing;
 
+  /// Columns added since schema version 2: a file without them reads NaN there, and gets them
+  /// when it is resumed.
+  static constexpr const char* kAddedColumns[] = {"proxy_score"};
+
   template <typename Self, typename Visit> static void fields(Self& self, Visit&& visit) {
     train::EvalResult::fields(self.result, visit);
     train::ControllerTiming::fields(self.timing, visit);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -61,6 +62,9 @@ struct EvalResult {
   double started = 0;    ///< Unix time (s) when the trainer started it
   double finished = 0;   ///< Unix time (s) when the trainer finished it
   std::string message;   ///< cause of a failure; empty when ok
+  /// The zero-cost proxy score that made rank 0's prefilter choose this child (filled in by the
+  /// controller, see search::Prefilter); NaN when the run has no prefilter.
+  double proxy_score = std::numeric_limits<double>::quiet_NaN();
 
   /// Calls visit(name, field) for every field, in wire and column order.
   template <typename Self, typename Visit> static void fields(Self& self, Visit&& visit) {
@@ -77,6 +81,7 @@ struct EvalResult {
     visit("message", self.message);
     visit("started", self.started);
     visit("finished", self.finished);
+    visit("proxy_score", self.proxy_score);
   }
 };
 

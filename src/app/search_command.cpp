@@ -25,8 +25,9 @@ namespace {
 std::unique_ptr<train::Evaluator> make_evaluator(const config::SearchConfig& cfg, int rank) {
   std::unique_ptr<train::Evaluator> evaluator;
   if (cfg.evaluator == "surrogate")
-    evaluator = std::make_unique<train::SurrogateEvaluator>(cfg.surrogate.landscape_seed,
-                                                            cfg.surrogate, rank);
+    evaluator = std::make_unique<train::SurrogateEvaluator>(
+        cfg.surrogate.landscape_seed, cfg.surrogate, rank,
+        cfg.scheduler.asha() ? cfg.scheduler.max_epochs : 0);
   else
     evaluator = train::make_training_evaluator(cfg, rank);
   return train::with_forced_failures(std::move(evaluator), cfg.fail_ids);
@@ -52,6 +53,14 @@ search::Prefilter make_prefilter(const config::SearchConfig& cfg) {
   return {cfg.prefilter.candidates(), train::make_proxy_scorer(cfg)};
 }
 
+/// Every child trains --epochs (the surrogate: none), or ASHA's rungs decide.
+search::Fidelity make_fidelity(const config::SearchConfig& cfg) {
+  const config::SchedulerConfig& s = cfg.scheduler;
+  if (s.asha())
+    return {0, search::asha_rungs(s.min_epochs, s.max_epochs, s.eta), s.eta};
+  return {cfg.evaluator == "surrogate" ? 0 : cfg.train.epochs, {}, s.eta};
+}
+
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -62,7 +71,7 @@ public:
   Controller(const config::SearchConfig& cfg, const store::RunAttributes& attrs)
       : cfg_(cfg), config_hash_(config::defining_hash(attrs.config)),
         strategy_(search::make_strategy(cfg)),
-        dispatcher_(*strategy_, cfg.budget, cfg.seed, make_prefilter(cfg)),
+        dispatcher_(*strategy_, cfg.budget, cfg.seed, make_prefilter(cfg), make_fidelity(cfg)),
         progress_(std::cout, cfg.budget,
                   cfg.evaluator == "surrogate" ? "surrogate reward" : "reward") {
     if (cfg.resume.empty()) {
@@ -86,6 +95,13 @@ public:
     std::cout << "[hpcnas] search: strategy=" << strategy_->name()
               << " evaluator=" << cfg_.evaluator << " budget=" << cfg_.budget
               << " ranks=" << ctx.size() << " trainers=" << ctx.trainer_count();
+    if (cfg_.scheduler.asha()) {
+      std::cout << " scheduler=asha (eta " << cfg_.scheduler.eta << ", rungs";
+      for (int epochs : search::asha_rungs(cfg_.scheduler.min_epochs, cfg_.scheduler.max_epochs,
+                                           cfg_.scheduler.eta))
+        std::cout << ' ' << epochs;
+      std::cout << " epochs)";
+    }
     if (cfg_.prefilter.proxy != "none")
       std::cout << " prefilter=" << cfg_.prefilter.proxy << " (best of "
                 << cfg_.prefilter.candidates() << " candidates per child)";

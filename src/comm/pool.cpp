@@ -55,6 +55,9 @@ std::vector<char> pack_request(const train::EvalRequest& request) {
   w.put(request.id);
   w.put(request.seed);
   w.put_genotype(request.genotype);
+  w.put(request.epochs);
+  w.put(request.from_epochs);
+  w.put(request.continues);
   return w.take();
 }
 
@@ -64,6 +67,9 @@ train::EvalRequest unpack_request(const std::vector<char>& bytes) {
   request.id = r.get<std::int64_t>();
   request.seed = r.get<std::uint64_t>();
   request.genotype = r.get_genotype();
+  request.epochs = r.get<int>();
+  request.from_epochs = r.get<int>();
+  request.continues = r.get<std::int64_t>();
   return request;
 }
 

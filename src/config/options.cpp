@@ -113,6 +113,8 @@ void add_qlearning_options(po::options_description& all, QLearningConfig& cfg) {
   add("q-epsilon-span", bound(&cfg.epsilon_span),
       "proposals over which epsilon falls (0: the budget of the run that started the search)");
   add("q-lr", bound(&cfg.learning_rate), "Q-learning rate");
+  add("q-lambda", bound(&cfg.lambda),
+      "Peng's Q(lambda): share of the replayed result's return in each backup (0: one-step)");
   add("q-replay", bound(&cfg.replay), "experiences replayed after each result");
   add("q-initial", bound(&cfg.initial_q), "Q of a state-action pair never updated");
   all.add(d);
@@ -126,6 +128,17 @@ void add_hybrid_options(po::options_description& all, HybridConfig& cfg) {
       "REINFORCE step of the mutation policy (on its logits, per result)");
   add("hybrid-baseline-decay", bound(&cfg.baseline_decay),
       "moving average of the children's improvement over their parents, and of its spread");
+  all.add(d);
+}
+
+void add_scheduler_options(po::options_description& all, SchedulerConfig& cfg) {
+  po::options_description d("Multi-fidelity scheduler (children trained for fewer epochs first)");
+  auto add = d.add_options();
+  add("scheduler", bound(&cfg.kind),
+      "none (every child gets --epochs) | asha (asynchronous successive halving)");
+  add("min-epochs", bound(&cfg.min_epochs), "asha: epochs of a new child (the lowest rung)");
+  add("max-epochs", bound(&cfg.max_epochs), "asha: epochs of the highest rung");
+  add("eta", bound(&cfg.eta), "asha: the top 1/eta of a rung go on, with eta times the epochs");
   all.add(d);
 }
 
@@ -374,6 +387,7 @@ Parsed<SearchConfig> parse_search(const std::vector<std::string>& args, const Op
   add_qlearning_options(options, cfg.qlearning);
   add_hybrid_options(options, cfg.hybrid);
   add_prefilter_options(options, cfg.prefilter);
+  add_scheduler_options(options, cfg.scheduler);
   parse_into(out, options, args, base);
   if (out.help)
     return out;
@@ -387,6 +401,7 @@ Parsed<SearchConfig> parse_search(const std::vector<std::string>& args, const Op
   require(q.epsilon_span >= 0, "--q-epsilon-span must be 0 (the budget) or positive");
   require(q.learning_rate > 0 && q.learning_rate <= 1, "--q-lr must be in (0, 1]");
   require(q.replay >= 0, "--q-replay must be 0 or positive");
+  require(q.lambda >= 0 && q.lambda <= 1, "--q-lambda must be in [0, 1]");
   require(cfg.hybrid.learning_rate > 0, "--hybrid-lr must be positive");
   require(cfg.hybrid.baseline_decay >= 0 && cfg.hybrid.baseline_decay < 1,
           "--hybrid-baseline-decay must be in [0, 1)");
@@ -395,6 +410,11 @@ Parsed<SearchConfig> parse_search(const std::vector<std::string>& args, const Op
   require(cfg.prefilter.candidates() <= 1000,
           "--prefilter-keep must be at least 0.001 (at most 1000 candidates per child)");
   require(cfg.prefilter.batch >= 2, "--prefilter-batch must be at least 2");
+  require_one_of("scheduler", cfg.scheduler.kind, {"none", "asha"});
+  require(cfg.scheduler.min_epochs >= 1, "--min-epochs must be at least 1");
+  require(cfg.scheduler.max_epochs >= cfg.scheduler.min_epochs,
+          "--max-epochs must be at least --min-epochs");
+  require(cfg.scheduler.eta >= 2, "--eta must be at least 2");
   require_one_of("evaluator", cfg.evaluator, {"train", "surrogate"});
   require_one_of("dataset", cfg.data.dataset, {"fashion-mnist", "mnist", "cifar10", "synthetic"});
   require_one_of("reward", cfg.reward.kind, {"accuracy", "latency", "params"});

@@ -106,16 +106,21 @@ void QLearningStrategy::remember(const Decisions& decisions, double reward) {
 }
 
 void QLearningStrategy::update_along(const Experience& e) {
-  // Last decision first, so one replay carries the reward back along the whole sequence.
+  // Last decision first, so one replay carries the reward back along the whole sequence. Peng's
+  // Q(lambda): each target mixes the one-step backup (the best value of the next state) with the
+  // return carried back along this path, which starts as the reward.
+  double carried = e.reward;
   for (int step = kPolicyDecisions - 1; step >= 0; --step) {
     const int previous = step > 0 ? e.decisions[step - 1] : 0;
     const int action = e.decisions[step];
     double target = e.reward;
     if (step + 1 < kPolicyDecisions) {
-      target = q(step + 1, action, 0);
+      double best_next = q(step + 1, action, 0);
       for (int a = 1; a < decision_choices(step + 1); ++a)
-        target = std::max(target, q(step + 1, action, a));
+        best_next = std::max(best_next, q(step + 1, action, a));
+      target = (1 - cfg_.lambda) * best_next + cfg_.lambda * carried;
     }
+    carried = target;
     double& value = cell(step, previous, action);
     value += cfg_.learning_rate * (target - value);
   }

@@ -107,9 +107,16 @@ std::vector<char> pack(const Checkpoint& c) {
   for (std::int64_t id : c.dispatch.owed)
     w.put(id);
   w.put_bytes(c.dispatch.strategy_state);
-  // Added with the prefilter, after everything older hpcnas versions wrote and read.
+  // Sections added later, each after everything older hpcnas versions wrote and read: the
+  // prefilter's scores, then the fidelity of each evaluation out and the scheduler's state.
   for (const auto& entry : c.dispatch.outstanding)
     w.put(entry.second.proxy_score);
+  for (const auto& entry : c.dispatch.outstanding) {
+    w.put(entry.second.epochs);
+    w.put(entry.second.from_epochs);
+    w.put(entry.second.continues);
+  }
+  w.put_string(c.dispatch.scheduler_state);
   return w.take();
 }
 
@@ -131,6 +138,14 @@ Checkpoint unpack_search(const std::vector<char>& bytes, const std::string& path
   if (!r.at_end()) // a checkpoint written before the prefilter has no proxy scores: NaN
     for (auto& entry : c.dispatch.outstanding)
       entry.second.proxy_score = r.get<double>();
+  if (!r.at_end()) { // nor one written before the scheduler a fidelity
+    for (auto& entry : c.dispatch.outstanding) {
+      entry.second.epochs = r.get<int>();
+      entry.second.from_epochs = r.get<int>();
+      entry.second.continues = r.get<std::int64_t>();
+    }
+    c.dispatch.scheduler_state = r.get_string();
+  }
   if (!r.at_end())
     throw StoreError("checkpoint '" + path + "': trailing bytes in the payload");
   return c;

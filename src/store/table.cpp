@@ -78,9 +78,14 @@ hdf5::Dataset TableWriter::create_column(const ColumnSpec& spec, hsize_t rows) c
   hdf5::PropertyList dcpl(
       check(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate", path_, "dataset creation"));
   check(H5Pset_chunk(dcpl.get(), 1, &kChunkRows), "H5Pset_chunk", path_, object);
-  if (spec.kind == ColumnKind::kFloat64) { // rows without a value read as NaN, not as 0
+  // Rows without a value (an added column's older rows) read as NaN or -1, not as 0.
+  if (spec.kind == ColumnKind::kFloat64) {
     const double nan = std::numeric_limits<double>::quiet_NaN();
     check(H5Pset_fill_value(dcpl.get(), H5T_NATIVE_DOUBLE, &nan), "H5Pset_fill_value", path_,
+          object);
+  } else if (spec.kind != ColumnKind::kString) {
+    const std::int64_t none = -1;
+    check(H5Pset_fill_value(dcpl.get(), H5T_NATIVE_INT64, &none), "H5Pset_fill_value", path_,
           object);
   }
   return hdf5::Dataset(
@@ -207,6 +212,8 @@ void TableReader::read_numbers(std::size_t column, hid_t memory, std::vector<T>&
   if (!datasets_[column].valid()) { // an added column this file predates
     if constexpr (std::is_floating_point_v<T>)
       out.assign(rows_, std::numeric_limits<T>::quiet_NaN());
+    else if constexpr (std::is_integral_v<T>)
+      out.assign(rows_, T{-1});
     else
       out.assign(rows_, T{});
     return;

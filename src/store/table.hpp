@@ -4,7 +4,7 @@
 /// A table of records (record_columns, append_record, read_records) has one column per field
 /// its record type lists in fields(); numbers are stored as they are, the rest as text.
 /// A numeric column a record type added after its table's first release (listed in the record's
-/// kAddedColumns) reads as its fill value (NaN, 0) from a file without it, and is created, with
+/// kAddedColumns) reads as its fill value (NaN, -1) from a file without it, and is created, with
 /// the fill value in the rows already there, when such a file is reopened to append.
 
 #include <cstdint>
@@ -46,7 +46,7 @@ public:
 
 private:
   void prepare_transfer();
-  /// A new column of `rows` rows holding the fill value (NaN for doubles, 0 otherwise).
+  /// A new column of `rows` rows holding the fill value (NaN for doubles, -1 for integers).
   hdf5::Dataset create_column(const ColumnSpec& spec, hsize_t rows) const;
   /// Sets every column's extent to `rows`.
   void set_rows(std::int64_t rows);

@@ -6,11 +6,13 @@
 #include <random>
 #include <thread>
 
+#include "hpcnas/space/hash.hpp"
+
 namespace hpcnas::train {
 
 SurrogateEvaluator::SurrogateEvaluator(std::uint64_t landscape_seed, config::SurrogateConfig cfg,
-                                       int rank)
-    : cfg_(cfg), rank_(rank) {
+                                       int rank, int full_epochs)
+    : landscape_seed_(landscape_seed), cfg_(cfg), rank_(rank), full_epochs_(full_epochs) {
   std::mt19937_64 rng(evaluation_seed(landscape_seed, -1));
   std::normal_distribution<double> op_dist(0.0, 1.0), edge_dist(0.0, 0.5), pair_dist(0.0, 0.3);
   for (auto& cell : op_gain_)
@@ -48,6 +50,12 @@ double SurrogateEvaluator::reward_of(const space::Genotype& g) const {
   return 1.0 / (1.0 + std::exp(-score / scale_));
 }
 
+double SurrogateEvaluator::learning_speed(const space::Genotype& g) const {
+  std::uint64_t hash = space::fnv1a(g.to_string(), space::splitmix64(landscape_seed_));
+  std::mt19937_64 rng(hash);
+  return std::uniform_real_distribution<double>(0.5, 1.5)(rng);
+}
+
 EvalResult SurrogateEvaluator::evaluate(const EvalRequest& request) {
   EvalResult result;
   result.id = request.id;
@@ -58,6 +66,13 @@ EvalResult SurrogateEvaluator::evaluate(const EvalRequest& request) {
   if (cfg_.noise > 0) {
     std::mt19937_64 rng(request.seed);
     reward += std::normal_distribution<double>(0.0, cfg_.noise)(rng);
+  }
+  if (full_epochs_ > 0 && request.epochs > 0 && request.epochs < full_epochs_) {
+    const double left = 1.0 - static_cast<double>(request.epochs) / full_epochs_;
+    std::mt19937_64 rng(space::splitmix64(request.seed));
+    reward += -0.3 * learning_speed(request.genotype) * left * left +
+              0.03 * left * std::normal_distribution<double>(0.0, 1.0)(rng);
+    reward = std::clamp(reward, 0.0, 1.0);
   }
   // Sleep in slices, so that a stopping run does not wait for the imitated training.
   using Clock = std::chrono::steady_clock;

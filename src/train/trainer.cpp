@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <sstream>
@@ -84,6 +85,40 @@ std::string where(int epoch, std::int64_t step) {
   return "epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step + 1);
 }
 
+/// Parameters, buffers (batch-norm statistics) and the momentum of a child whose training an ASHA
+/// promotion may continue; written to a temporary file and renamed, so a file is whole or absent.
+void save_weights(const std::string& path, model::Network& net, const FlatSgd& sgd) {
+  std::vector<torch::Tensor> tensors{sgd.packed(sgd.params())};
+  if (sgd.momentum_buffer().defined())
+    tensors.push_back(sgd.packed(sgd.momentum_buffer()));
+  for (const auto& b : net->buffers())
+    tensors.push_back(b);
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  const std::string temporary = path + ".tmp";
+  torch::save(tensors, temporary);
+  std::filesystem::rename(temporary, path);
+}
+
+void load_weights(const std::string& path, std::int64_t id, model::Network& net, FlatSgd& sgd) {
+  if (!std::filesystem::exists(path))
+    throw std::runtime_error("cannot continue evaluation " + std::to_string(id) + ": its weights " +
+                             path + " are missing");
+  std::vector<torch::Tensor> tensors;
+  torch::load(tensors, path);
+  const auto buffers = net->buffers();
+  const std::size_t expected = 1 + (sgd.momentum_buffer().defined() ? 1 : 0) + buffers.size();
+  if (tensors.size() != expected || tensors[0].numel() != sgd.parameter_count())
+    throw std::runtime_error("cannot continue evaluation " + std::to_string(id) + ": " + path +
+                             " holds another network");
+  torch::NoGradGuard no_grad;
+  std::size_t next = 0;
+  sgd.unpack(tensors[next++], sgd.params());
+  if (sgd.momentum_buffer().defined())
+    sgd.unpack(tensors[next++], sgd.momentum_buffer());
+  for (auto b : buffers)
+    b.copy_(tensors[next++]);
+}
+
 class TrainingEvaluator : public Evaluator {
 public:
   TrainingEvaluator(const config::SearchConfig& cfg, int rank) : cfg_(cfg), rank_(rank) {
@@ -141,13 +176,25 @@ private:
       throw std::invalid_argument("training split has " + std::to_string(n) +
                                   " images: too few to train");
     }
-    const std::int64_t total_steps = steps_per_epoch * std::max(tc.epochs, 0);
+    // With a scheduler the learning rate follows one schedule over --max-epochs, of which a
+    // child at a rung of e epochs has trained the first e: a promoted child continues on it.
+    const int epochs = request.epochs > 0 ? request.epochs : tc.epochs;
+    const auto& scheduler = cfg_.scheduler;
+    const int schedule_epochs = scheduler.asha() ? scheduler.max_epochs : epochs;
+    const int first_epoch = request.continues >= 0 ? request.from_epochs : 0;
+    const std::int64_t total_steps = steps_per_epoch * std::max(schedule_epochs, 0);
     FlatSgd sgd(net->parameters(), tc.momentum, tc.weight_decay, tc.grad_clip);
+    if (request.continues >= 0)
+      load_weights(weights_path(cfg_.out, request.continues), request.continues, net, sgd);
     auto generator = at::detail::createCPUGenerator(request.seed);
+    // The epochs done draw their orders too, so that a continuation with the seed of the run it
+    // continues retraces that run exactly (a unit test checks it).
+    for (int epoch = 0; epoch < first_epoch; ++epoch)
+      torch::randperm(n, generator, torch::kLong);
 
     net->train();
-    std::int64_t global_step = 0;
-    for (int epoch = 0; epoch < tc.epochs; ++epoch) {
+    std::int64_t global_step = steps_per_epoch * first_epoch;
+    for (int epoch = first_epoch; epoch < epochs; ++epoch) {
       const auto perm = torch::randperm(n, generator, torch::kLong);
       for (std::int64_t s = 0; s < steps_per_epoch; ++s, ++global_step) {
         if (tc.eval_timeout > 0 && seconds_since(start) > tc.eval_timeout) {
@@ -180,6 +227,8 @@ private:
       }
     }
     result.train_seconds = seconds_since(start);
+    if (scheduler.asha() && epochs < scheduler.max_epochs)
+      save_weights(weights_path(cfg_.out, request.id), net, sgd);
     const auto accuracy = validation_accuracy(net, splits_.validation, tc.batch_size,
                                               [this] { return interrupted(); });
     if (!accuracy) {
@@ -198,6 +247,10 @@ private:
 };
 
 } // namespace
+
+std::string weights_path(const std::string& run_file, std::int64_t id) {
+  return run_file + ".weights/" + std::to_string(id) + ".pt";
+}
 
 std::unique_ptr<Evaluator> make_training_evaluator(const config::SearchConfig& cfg, int rank) {
   return std::make_unique<TrainingEvaluator>(cfg, rank);

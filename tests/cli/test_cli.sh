@@ -85,6 +85,54 @@ mpi 2 "$HPCNAS" search --evaluator surrogate --prefilter synflow --prefilter-kee
 check "prefilter-keep 0 exits 2" [ $? -eq 2 ]
 check "prefilter-keep 0 named" grep -q -- "--prefilter-keep must be in (0, 1]" err.txt
 
+# ASHA on the surrogate: children start at the lowest rung; a promotion continues an earlier row
+# of the same child with the next rung's epochs.
+mpi 3 "$HPCNAS" search --evaluator surrogate --budget 30 --scheduler asha --min-epochs 1 \
+  --max-epochs 9 --eta 3 --out asha.h5 >out.txt 2>err.txt
+check "asha search exits 0" [ $? -eq 0 ]
+check "asha search names its rungs" grep -q "scheduler=asha (eta 3, rungs 1 3 9 epochs)" out.txt
+/usr/bin/python3 - asha.h5 <<'PY'
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    e = f["evaluations"]
+    ids, epochs, continues = list(e["id"][:]), list(e["epochs"][:]), list(e["continues"][:])
+    genotypes = e["genotype"].asstr()[:]
+row = {i: k for k, i in enumerate(ids)}
+assert set(epochs) == {1, 3, 9}, epochs
+for k, c in enumerate(continues):
+    if c < 0:
+        assert epochs[k] == 1, (k, epochs[k])
+    else:
+        assert row[c] < k and genotypes[row[c]] == genotypes[k], (k, c)
+        assert epochs[k] == {1: 3, 3: 9}[epochs[row[c]]], (k, c)
+PY
+check "asha rows: epochs per rung, promotions continue an earlier row" [ $? -eq 0 ]
+mpi 2 "$HPCNAS" search --evaluator surrogate --scheduler hyperband --out bad.h5 >out.txt 2>err.txt
+check "unknown scheduler exits 2" [ $? -eq 2 ]
+mpi 2 "$HPCNAS" search --evaluator surrogate --scheduler asha --eta 1 --out bad.h5 >out.txt \
+  2>err.txt
+check "eta 1 exits 2" [ $? -eq 2 ]
+check "eta 1 named" grep -q -- "--eta must be at least 2" err.txt
+
+# ASHA with real training: a promoted child continues from the weights its last rung left.
+mpi 2 "$HPCNAS" search --dataset synthetic --val-size 64 --train-subset 64 --channels 4 \
+  --layers 3 --batch-size 16 --threads 1 --scheduler asha --min-epochs 1 --max-epochs 2 --eta 2 \
+  --budget 5 --out asha-train.h5 >out.txt 2>err.txt
+check "asha with training exits 0" [ $? -eq 0 ]
+/usr/bin/python3 - asha-train.h5 <<'PY'
+import os, sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    e = f["evaluations"]
+    rows = list(zip(e["id"][:], e["epochs"][:], e["continues"][:], e["status"].asstr()[:]))
+assert all(s == "ok" for *_, s in rows), rows
+promoted = [r for r in rows if r[2] >= 0]
+assert promoted and all(r[1] == 2 for r in promoted), rows
+# Weights are kept for the rows below the top rung, and only for them.
+kept = sorted(int(n[:-3]) for n in os.listdir(sys.argv[1] + ".weights"))
+assert kept == sorted(r[0] for r in rows if r[1] == 1), (kept, rows)
+PY
+check "asha with training: promotions at 2 epochs, weights kept for 1-epoch rows" [ $? -eq 0 ]
+
 "$HPCNAS" report --scaling run.h5 --csv >out.txt 2>err.txt
 check "report --scaling exits 0" [ $? -eq 0 ]
 check "report --scaling: a row for the run" grep -q "^run.h5,search,3,1,2," out.txt

@@ -13,13 +13,17 @@ wait_rows() {  # wait_rows FILE N: until FILE has N rows (at most 60 s)
   for _ in $(seq 600); do [ "$(rows "$1")" -ge "$2" ] && return 0; sleep 0.1; done; return 1; }
 
 # "prefilter": hybrid behind rank 0's NASWOT prefilter, whose replay after a restart must draw
-# and score the same candidates again.
-for strategy in random rl evolution qlearning hybrid prefilter; do
+# and score the same candidates again. "asha": evolution under ASHA, whose promotions the replay
+# must make again.
+for strategy in random rl evolution qlearning hybrid prefilter asha; do
   args=(--strategy "$strategy" --evaluator surrogate --seed 7
         --budget "$BUDGET" --checkpoint-every 4)
   [ "$strategy" = prefilter ] &&
     args=(--strategy hybrid --prefilter naswot --prefilter-keep 0.5 --prefilter-batch 8
           --dataset synthetic --channels 2 --layers 3 "${args[@]:2}")
+  [ "$strategy" = asha ] &&
+    args=(--strategy evolution --scheduler asha --min-epochs 1 --max-epochs 9 --eta 3
+          "${args[@]:2}")
   search "${args[@]}" --surrogate-seconds 0.03 --out "full-$strategy.h5" >/dev/null 2>&1
   check "$strategy: uninterrupted run" [ "$(rows "full-$strategy.h5")" -eq "$BUDGET" ]
 
@@ -71,6 +75,19 @@ full, *resumed = (h5py.File(p, "r")["evaluations/proxy_score"][:] for p in sys.a
 sys.exit(0 if np.isfinite(full).all() and all(np.array_equal(full, r) for r in resumed) else 1)
 PY
     check "prefilter: resumed runs record the same proxy scores" [ $? -eq 0 ]
+  fi
+  if [ "$strategy" = asha ]; then
+    $PY - full-asha.h5 term-asha.h5 kill-asha.h5 <<'PY'
+import sys, h5py, numpy as np
+def columns(path):
+    e = h5py.File(path, "r")["evaluations"]
+    return e["epochs"][:], e["continues"][:]
+full, *resumed = (columns(p) for p in sys.argv[1:])
+ok = (full[1] >= 0).any() and all(
+    np.array_equal(full[0], r[0]) and np.array_equal(full[1], r[1]) for r in resumed)
+sys.exit(0 if ok else 1)
+PY
+    check "asha: resumed runs make the same promotions" [ $? -eq 0 ]
   fi
 done
 

@@ -8,28 +8,12 @@
 #include "hpcnas/search/hybrid.hpp"
 #include "hpcnas/search/qlearning.hpp"
 #include "hpcnas/train/surrogate.hpp"
+#include "strategy_driver.hpp"
 
 using namespace hpcnas;
 
-namespace {
-
-/// One trainer, as the pool runs it: accept a result, then hand out the next request.
-/// Stops after `stop_after` results (a kill), optionally saving a checkpoint after `save_at`.
-std::vector<train::EvalResult> run(search::Dispatcher& d, train::Evaluator& evaluator,
-                                   std::int64_t stop_after, std::int64_t save_at = -1,
-                                   search::DispatchState* saved = nullptr) {
-  std::vector<train::EvalResult> rows;
-  auto request = d.next_request();
-  while (request && static_cast<std::int64_t>(rows.size()) < stop_after) {
-    rows.push_back(evaluator.evaluate(*request));
-    d.accept(rows.back());
-    request = d.next_request();
-    if (static_cast<std::int64_t>(rows.size()) == save_at) *saved = d.save();
-  }
-  return rows;
-}
-
-}  // namespace
+using testing::kill_and_resume;
+using testing::run_one_trainer;
 
 TEST_CASE("a resumed dispatcher continues exactly where a killed one was", "[search]") {
   train::SurrogateEvaluator evaluator(0, {}, 1);
@@ -39,7 +23,7 @@ TEST_CASE("a resumed dispatcher continues exactly where a killed one was", "[sea
 
   auto reference_strategy = search::make_strategy(cfg);
   search::Dispatcher reference(*reference_strategy, kBudget, cfg.seed);
-  const auto expected = run(reference, evaluator, kBudget);
+  const auto expected = run_one_trainer(reference, evaluator, kBudget);
   REQUIRE(expected.size() == kBudget);
   CHECK(reference.done());
 
@@ -47,7 +31,7 @@ TEST_CASE("a resumed dispatcher continues exactly where a killed one was", "[sea
   auto killed_strategy = search::make_strategy(cfg);
   search::Dispatcher killed(*killed_strategy, kBudget, cfg.seed);
   search::DispatchState checkpoint;
-  auto rows = run(killed, evaluator, 17, 10, &checkpoint);
+  auto rows = run_one_trainer(killed, evaluator, 17, 10, &checkpoint);
   CHECK(checkpoint.recorded == 10);
   CHECK(checkpoint.outstanding.size() == 1);  // the one trainer's request
 
@@ -57,7 +41,7 @@ TEST_CASE("a resumed dispatcher continues exactly where a killed one was", "[sea
   for (std::size_t i = 10; i < rows.size(); ++i) resumed.replay(rows[i]);
   resumed.owe_outstanding();
   CHECK(resumed.outstanding() == 1);
-  const auto rest = run(resumed, evaluator, kBudget);
+  const auto rest = run_one_trainer(resumed, evaluator, kBudget);
   rows.insert(rows.end(), rest.begin(), rest.end());
 
   REQUIRE(rows.size() == expected.size());
@@ -253,26 +237,17 @@ TEST_CASE("a prefiltered search resumes exactly, proxy scores included", "[searc
       constexpr std::int64_t kBudget = 24;
       const search::Prefilter prefilter{3, encoding_sum};
 
+      const testing::DispatcherFactory make = [&](search::Strategy& strategy) {
+        return search::Dispatcher(strategy, kBudget, cfg.seed, prefilter);
+      };
       auto reference_strategy = search::make_strategy(cfg);
-      search::Dispatcher reference(*reference_strategy, kBudget, cfg.seed, prefilter);
-      const auto expected = run(reference, evaluator, kBudget);
-
-      auto killed_strategy = search::make_strategy(cfg);
-      search::Dispatcher killed(*killed_strategy, kBudget, cfg.seed, prefilter);
+      search::Dispatcher reference = make(*reference_strategy);
+      const auto expected = run_one_trainer(reference, evaluator);
       search::DispatchState checkpoint;
-      auto rows = run(killed, evaluator, 15, 9, &checkpoint);
+      const auto rows = kill_and_resume(cfg, make, evaluator, 15, 9, &checkpoint);
       REQUIRE(checkpoint.outstanding.size() == 1);
       CHECK(checkpoint.outstanding.begin()->second.proxy_score ==
             encoding_sum(checkpoint.outstanding.begin()->second.genotype));
-
-      auto strategy = search::make_strategy(cfg);
-      search::Dispatcher resumed(*strategy, kBudget, cfg.seed, prefilter);
-      resumed.restore(checkpoint);
-      for (std::size_t i = 9; i < rows.size(); ++i)
-        resumed.replay(rows[i]);
-      resumed.owe_outstanding();
-      const auto rest = run(resumed, evaluator, kBudget);
-      rows.insert(rows.end(), rest.begin(), rest.end());
       REQUIRE(rows.size() == expected.size());
       for (std::size_t i = 0; i < rows.size(); ++i) {
         CHECK(rows[i].genotype == expected[i].genotype);

@@ -13,6 +13,7 @@ using search::QLearningStrategy;
 
 TEST_CASE("epsilon falls from start to end in equal stages over the budget", "[search][qlearning]") {
   config::QLearningConfig cfg; // 1.0 to 0.1 in 10 stages
+  cfg.epsilon_span = 0;        // over the budget
   QLearningStrategy s(1, cfg, 100);
   const train::SurrogateEvaluator surrogate(0, config::SurrogateConfig{}, 1);
   CHECK(s.epsilon() == Approx(1.0));
@@ -42,13 +43,28 @@ TEST_CASE("one replayed result carries its reward back along its decisions",
   for (int step = 0; step < search::kPolicyDecisions; ++step)
     CHECK(s.q(step, step > 0 ? d[step - 1] : 0, d[step]) == Approx(0.9));
   CHECK(s.memory_size() == 1);
+  // At lr 0.5 from Q = 0.2: Peng's Q(lambda) with lambda 1 moves every step halfway to the reward
+  // (0.55); one-step Q-learning (lambda 0) moves each step halfway to the next step's new value,
+  // so the reward's pull halves at every step back.
+  cfg.learning_rate = 0.5;
+  cfg.initial_q = 0.2;
+  const int last = search::kPolicyDecisions - 1;
+  double first_step[2] = {};
+  for (const double lambda : {0.0, 1.0}) {
+    cfg.lambda = lambda;
+    QLearningStrategy fresh(2, cfg, 10);
+    fresh.observe(result_of(0, g, 0.9));
+    CHECK(fresh.q(last, d[last - 1], d[last]) == Approx(0.55));
+    first_step[lambda > 0] = fresh.q(0, 0, d[0]);
+  }
+  CHECK(first_step[0] == Approx(0.2).margin(1e-6));
+  CHECK(first_step[1] == Approx(0.55));
   // A failed child counts with reward 0.
   const space::Genotype failed = s.propose();
   train::EvalResult r = result_of(1, failed, 0.7);
   r.status = train::EvalStatus::kDiverged;
   s.observe(r);
   const std::vector<int> f = search::policy_decisions(failed);
-  const int last = search::kPolicyDecisions - 1;
   CHECK(s.q(last, f[last - 1], f[last]) == 0.0);
 }
 

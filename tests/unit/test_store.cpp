@@ -75,6 +75,8 @@ train::EvalResult make_result(std::int64_t id, std::mt19937_64& rng) {
   r.started = 1.7e9 + 0.123456789 * static_cast<double>(id);
   r.finished = r.started + r.train_seconds;
   r.proxy_score = id % 3 == 0 ? std::nan("") : 41.5 - 0.25 * static_cast<double>(id);
+  r.epochs = static_cast<std::int32_t>(1 + id % 4);
+  r.continues = id % 2 == 0 ? -1 : id - 1;
   if (r.status != train::EvalStatus::kOk) {
     r.message = "row " + std::to_string(id) + ": loss → NaN at step 17 (CUDA out of memory?)";
   }
@@ -110,6 +112,8 @@ void check_row(const std::vector<EvaluationRow>& rows, std::size_t i, const trai
   CHECK(read.finished == r.finished);
   CHECK((read.proxy_score == r.proxy_score ||
          (std::isnan(read.proxy_score) && std::isnan(r.proxy_score))));
+  CHECK(read.epochs == r.epochs);
+  CHECK(read.continues == r.continues);
   const train::ControllerTiming timing = make_timing(r.id);
   CHECK(rows[i].timing.dispatched == timing.dispatched);
   CHECK(rows[i].timing.received == timing.received);
@@ -165,7 +169,7 @@ with h5py.File(sys.argv[1], 'r') as f:
     assert isinstance(f.attrs['command_line'], str)
     assert int(f.attrs['schema_version']) == 2
     sizes = {len(ev[c]) for c in ev}
-    assert len(ev) == 18 and len(sizes) == 1, sizes
+    assert len(ev) == 20 and len(sizes) == 1, sizes
     print('rows=%d genotype=%s status=%s' % (len(ev['id']), type(text).__name__,
                                            ev['status'].asstr()[0]))
     print(text)
@@ -242,10 +246,10 @@ print(' '.join(sorted(f['evaluations'].keys())) + ' | ' + ' '.join(sorted(f['con
   INFO(output);
   REQUIRE(status == 0);
   CHECK(sorted_words(output) == sorted_words(expected));
-  CHECK(sorted_words(output).first.size() == 18);
+  CHECK(sorted_words(output).first.size() == 20);
 }
 
-TEST_CASE("a run file older than the proxy_score column reads NaN there and gets it on resume",
+TEST_CASE("a run file older than the added columns reads NaN or -1 there and gets them on resume",
           "[store]") {
   TempDir dir;
   const std::string path = dir.file("old.h5");
@@ -261,20 +265,27 @@ TEST_CASE("a run file older than the proxy_score column reads NaN there and gets
   int status = 0;
   const std::string output = run_h5py(dir, R"(import sys, h5py
 with h5py.File(sys.argv[1], 'r+') as f:
-    del f['evaluations/proxy_score']
+    for column in ('proxy_score', 'epochs', 'continues'):
+        del f['evaluations/' + column]
 )",
                                       path, status);
   INFO(output);
   REQUIRE(status == 0);
-  for (const EvaluationRow& row : read_evaluations(path))
+  for (const EvaluationRow& row : read_evaluations(path)) {
     CHECK(std::isnan(row.result.proxy_score));
+    CHECK(row.result.epochs == -1);
+    CHECK(row.result.continues == -1);
+  }
 
   results[3].proxy_score = 2.5;
   RunFile::open_append(path).append(results[3], make_timing(results[3].id));
   const std::vector<EvaluationRow> rows = read_evaluations(path);
   REQUIRE(rows.size() == 4);
-  for (int i = 0; i < 3; ++i)
+  for (int i = 0; i < 3; ++i) {
     CHECK(std::isnan(rows[i].result.proxy_score));
+    CHECK(rows[i].result.epochs == -1);
+    CHECK(rows[i].result.continues == -1);
+  }
   check_row(rows, 3, results[3]);
 }
 

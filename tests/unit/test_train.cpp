@@ -1,6 +1,10 @@
+#include <unistd.h>
+
 #include <array>
 #include <cmath>
+#include <filesystem>
 #include <stdexcept>
+#include <string>
 
 #include <catch2/catch.hpp>
 
@@ -146,4 +150,48 @@ TEST_CASE("FlatSgd with aligned slots takes the packed optimiser's steps", "[tra
   aligned.unpack(saved, aligned.params());
   CHECK(torch::equal(aligned.packed(aligned.params()), saved));
   CHECK_THROWS(aligned.unpack(saved.narrow(0, 0, 14), aligned.params()));
+}
+
+TEST_CASE("a child continued from its saved weights trains on as if it had not stopped",
+          "[train]") {
+  namespace fs = std::filesystem;
+  auto cfg = small_config();
+  cfg.scheduler.kind = "asha";
+  cfg.scheduler.min_epochs = 1;
+  cfg.scheduler.max_epochs = 2;
+  cfg.scheduler.eta = 2;
+  const fs::path dir =
+      fs::temp_directory_path() / ("hpcnas_test_train_continue_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  cfg.out = (dir / "run.h5").string();
+  auto evaluator = hpcnas::train::make_training_evaluator(cfg, 0);
+
+  EvalRequest whole = request(5);
+  whole.id = 1;
+  whole.epochs = 2;
+  const EvalResult straight = evaluator->evaluate(whole);
+  REQUIRE(straight.status == EvalStatus::kOk);
+  CHECK_FALSE(fs::exists(hpcnas::train::weights_path(cfg.out, 1))); // the top rung keeps none
+
+  EvalRequest first = request(5);
+  first.id = 2;
+  first.epochs = 1;
+  REQUIRE(evaluator->evaluate(first).status == EvalStatus::kOk);
+  CHECK(fs::exists(hpcnas::train::weights_path(cfg.out, 2)));
+  EvalRequest rest = request(5);
+  rest.id = 3;
+  rest.epochs = 2;
+  rest.from_epochs = 1;
+  rest.continues = 2;
+  const EvalResult continued = evaluator->evaluate(rest);
+  REQUIRE(continued.status == EvalStatus::kOk);
+  CHECK(continued.val_accuracy == straight.val_accuracy);
+  CHECK(continued.latency_ms > 0);
+
+  rest.continues = 9; // never trained
+  const EvalResult missing = evaluator->evaluate(rest);
+  CHECK(missing.status == EvalStatus::kError);
+  CHECK(missing.message.find("are missing") != std::string::npos);
+  fs::remove_all(dir);
 }

@@ -1,6 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
+#include <numeric>
+#include <vector>
 
 #include "hpcnas/train/reward.hpp"
 #include "hpcnas/train/surrogate.hpp"
@@ -78,4 +82,70 @@ TEST_CASE("reward forms", "[reward]") {
   CHECK(train::compute_reward(cfg, r) == 0.9);
   r.status = train::EvalStatus::kDiverged;
   CHECK(train::compute_reward(cfg, r) == 0.0);
+}
+
+namespace {
+
+/// Spearman's rank correlation of two samples without ties.
+double rank_correlation(const std::vector<double>& x, const std::vector<double>& y) {
+  auto ranks = [](const std::vector<double>& v) {
+    std::vector<std::size_t> order(v.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+      order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t a, std::size_t b) { return v[a] < v[b]; });
+    std::vector<double> r(v.size());
+    for (std::size_t i = 0; i < order.size(); ++i)
+      r[order[i]] = static_cast<double>(i);
+    return r;
+  };
+  const auto rx = ranks(x), ry = ranks(y);
+  const double n = static_cast<double>(x.size());
+  double d2 = 0;
+  for (std::size_t i = 0; i < x.size(); ++i)
+    d2 += (rx[i] - ry[i]) * (rx[i] - ry[i]);
+  return 1 - 6 * d2 / (n * (n * n - 1));
+}
+
+} // namespace
+
+TEST_CASE("the surrogate's learning curve: lower and rougher at few epochs, the full reward at "
+          "the full fidelity",
+          "[surrogate]") {
+  train::SurrogateEvaluator curve(2, {}, 0, 27), flat(2, {}, 0);
+  std::mt19937_64 rng(8);
+  std::vector<double> full;
+  std::map<int, std::vector<double>> at;
+  for (int i = 0; i < 300; ++i) {
+    train::EvalRequest request;
+    request.id = i;
+    request.seed = train::evaluation_seed(1, i);
+    request.genotype = space::sample_genotype(rng);
+    full.push_back(curve.reward_of(request.genotype));
+    CHECK(flat.evaluate(request).reward == full.back()); // no curve without a full fidelity
+    request.epochs = 27;
+    CHECK(curve.evaluate(request).reward == full.back());
+    for (int epochs : {1, 3, 9}) {
+      request.epochs = epochs;
+      const double reward = curve.evaluate(request).reward;
+      CHECK(reward == curve.evaluate(request).reward); // seeded by the evaluation
+      CHECK(reward >= 0);
+      at[epochs].push_back(reward);
+    }
+    const double u = curve.learning_speed(request.genotype);
+    CHECK(u >= 0.5);
+    CHECK(u <= 1.5);
+  }
+  auto mean = [](const std::vector<double>& v) {
+    return std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+  };
+  CHECK(mean(at[1]) < mean(at[3]));
+  CHECK(mean(at[3]) < mean(at[9]));
+  CHECK(mean(at[9]) < mean(full));
+  const double rho1 = rank_correlation(at[1], full), rho3 = rank_correlation(at[3], full),
+               rho9 = rank_correlation(at[9], full);
+  CHECK(rho1 > 0.5);  // informative ...
+  CHECK(rho1 < 0.97); // ... but not the final ranking
+  CHECK(rho1 < rho3);
+  CHECK(rho3 < rho9);
 }

@@ -3,6 +3,7 @@
 ///
 /// Protocol (MPI_COMM_WORLD, point to point, rank 0 = controller):
 ///   controller -> trainer  tag kWork    [id:int64][seed:uint64][encoding: kEncodingLength x int32]
+///                                       [epochs:int32][from_epochs:int32][continues:int64]
 ///   controller -> trainer  tag kStop    (empty) no more work: the trainer returns
 ///   trainer -> controller  tag kResult  one packed EvalResult, its fields in the order
 ///                                       EvalResult::fields lists them

@@ -87,10 +87,23 @@ struct QLearningConfig {
   double epsilon_start = 1.0; ///< share of architectures drawn at random at first
   double epsilon_end = 0.1;   ///< ... and at the end of the schedule
   int epsilon_stages = 10;    ///< epsilon falls in this many equal stages
-  int epsilon_span = 0;       ///< proposals over which it falls; 0: the budget
-  double learning_rate = 0.01;
+  int epsilon_span = 50;      ///< proposals over which it falls; 0: the budget (MetaQNN)
+  double learning_rate = 0.1; ///< MetaQNN: 0.01
+  double lambda = 0.97;       ///< Peng's Q(lambda) along a replayed path; 0: one-step (MetaQNN)
   int replay = 100;           ///< experiences replayed after each result
   double initial_q = 0.5;     ///< Q of a state-action pair never updated
+};
+
+/// Asynchronous successive halving of `--scheduler asha` (Li et al., 2020): children start with
+/// min_epochs of training; one in the top 1/eta of its rung goes on to the next rung, continuing
+/// from its saved weights. Rungs: min_epochs * eta^k below max_epochs, then max_epochs.
+struct SchedulerConfig {
+  std::string kind = "none"; ///< none | asha
+  int min_epochs = 1;
+  int max_epochs = 27;
+  int eta = 3;
+
+  bool asha() const { return kind == "asha"; }
 };
 
 /// Rank 0's zero-cost prefilter of `--prefilter`: each child sent to a trainer is the best, by a
@@ -128,6 +141,7 @@ struct SearchConfig {
   QLearningConfig qlearning;
   HybridConfig hybrid;
   PrefilterConfig prefilter;
+  SchedulerConfig scheduler;
 };
 
 /// Everything `hpcnas darts` needs: the bilevel supernet search of DARTS (Liu et al., 2019),

@@ -15,8 +15,10 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <string>
 #include <vector>
 
+#include "hpcnas/search/asha.hpp"
 #include "hpcnas/search/strategy.hpp"
 #include "hpcnas/train/evaluation.hpp"
 
@@ -31,10 +33,21 @@ struct Prefilter {
   std::function<double(const space::Genotype&)> score; ///< empty: no prefilter
 };
 
+/// How long children train: every child `epochs` (the run's --epochs), or, with rungs, as
+/// asynchronous successive halving decides (AshaScheduler).
+struct Fidelity {
+  int epochs = 0;         ///< without rungs: every child's epochs (0: not trained, the surrogate)
+  std::vector<int> rungs; ///< ASHA's rungs in epochs, increasing; empty: no scheduler
+  int eta = 3;
+};
+
 /// An evaluation handed out (or owed) and not yet returned.
 struct Outstanding {
   space::Genotype genotype;
   double proxy_score = std::numeric_limits<double>::quiet_NaN(); ///< the prefilter's, or NaN
+  int epochs = 0;                                                ///< as train::EvalRequest
+  int from_epochs = 0;                                           ///< as train::EvalRequest
+  std::int64_t continues = -1;                                   ///< as train::EvalRequest
 };
 
 /// What a checkpoint holds of the controller, besides the strategy's own state.
@@ -45,17 +58,19 @@ struct DispatchState {
   /// The outstanding ids not yet handed to a trainer, in the order they will be.
   std::vector<std::int64_t> owed;
   std::vector<char> strategy_state;
+  std::string scheduler_state; ///< the AshaScheduler's; empty without one
 };
 
 class Dispatcher {
 public:
   Dispatcher(Strategy& strategy, std::int64_t budget, std::uint64_t run_seed,
-             Prefilter prefilter = {});
+             Prefilter prefilter = {}, const Fidelity& fidelity = {});
 
   /// The request for an idle trainer, or nothing once `budget` ids are out and none is owed.
   std::optional<train::EvalRequest> next_request();
-  /// A result arrived (arrival order): it gets rank 0's proxy score of its child, then the
-  /// strategy observes it.
+  /// A result arrived (arrival order): it gets what rank 0 knows of it (proxy score, epochs, the
+  /// evaluation it continued); the scheduler records it; the strategy observes the results of
+  /// the children it proposed (with a scheduler: their first rung), not their promotions.
   void accept(train::EvalResult& result);
   /// Repeats, from a recorded row, what a live run did with it: accept it, then take the request
   /// its trainer got next (which stays outstanding).
@@ -74,14 +89,18 @@ public:
   void restore(const DispatchState& state);
 
 private:
-  train::EvalRequest request(std::int64_t id, const space::Genotype& genotype) const;
-  /// The strategy's next proposal, through the prefilter when there is one.
+  train::EvalRequest request(std::int64_t id, const Outstanding& entry) const;
+  /// A promotion when the scheduler makes one, else the strategy's next proposal, through the
+  /// prefilter when there is one.
+  Outstanding next_evaluation();
   Outstanding propose();
 
   Strategy& strategy_;
   std::int64_t budget_;
   std::uint64_t run_seed_;
   Prefilter prefilter_;
+  int epochs_;
+  std::optional<AshaScheduler> scheduler_;
   std::int64_t next_id_ = 0;
   std::int64_t recorded_ = 0;
   std::map<std::int64_t, Outstanding> outstanding_;

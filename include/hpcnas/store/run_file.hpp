@@ -45,7 +45,7 @@ struct EvaluationRow {
 
   /// Columns added since schema version 2: a file without them reads NaN there, and gets them
   /// when it is resumed.
-  static constexpr const char* kAddedColumns[] = {"proxy_score"};
+  static constexpr const char* kAddedColumns[] = {"proxy_score", "epochs", "continues"};
 
   template <typename Self, typename Visit> static void fields(Self& self, Visit&& visit) {
     train::EvalResult::fields(self.result, visit);

@@ -40,6 +40,9 @@ struct EvalRequest {
   std::int64_t id = 0;
   std::uint64_t seed = 0;
   space::Genotype genotype;
+  int epochs = 0;      ///< epochs trained in all after this evaluation; 0: the run's --epochs
+  int from_epochs = 0; ///< epochs the continued child has trained; 0 for a new child
+  std::int64_t continues = -1; ///< the evaluation whose saved weights it continues; -1: none
 };
 
 /// Seed of evaluation `id` in a run seeded with `run_seed` (a splitmix64 mix of both).
@@ -65,6 +68,11 @@ struct EvalResult {
   /// The zero-cost proxy score that made rank 0's prefilter choose this child (filled in by the
   /// controller, see search::Prefilter); NaN when the run has no prefilter.
   double proxy_score = std::numeric_limits<double>::quiet_NaN();
+  /// The child's epochs of training after this evaluation (its fidelity), filled in by the
+  /// controller; 0 for the surrogate without a scheduler, -1 in files older than the column.
+  std::int32_t epochs = -1;
+  /// The evaluation this one continued from its saved weights (an ASHA promotion); -1: none.
+  std::int64_t continues = -1;
 
   /// Calls visit(name, field) for every field, in wire and column order.
   template <typename Self, typename Visit> static void fields(Self& self, Visit&& visit) {
@@ -82,6 +90,8 @@ struct EvalResult {
     visit("started", self.started);
     visit("finished", self.finished);
     visit("proxy_score", self.proxy_score);
+    visit("epochs", self.epochs);
+    visit("continues", self.continues);
   }
 };
 

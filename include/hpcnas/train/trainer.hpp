@@ -2,7 +2,9 @@
 /// Real child evaluation: build the network of a genotype, train it with SGD on the train split,
 /// measure validation accuracy, parameters, FLOPs and latency. Torch stays in the .cpp.
 
+#include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "hpcnas/config/search_config.hpp"
@@ -19,7 +21,13 @@ namespace hpcnas::train {
 model::NetworkOptions child_network_options(const config::NetworkConfig& network, int in_channels,
                                             int num_classes);
 
-/// Loads the data once (data::load_splits) and trains every child it is given.
+/// Where a child's weights are kept for an ASHA promotion to continue: beside the run file,
+/// RUN.weights/<evaluation id>.pt.
+std::string weights_path(const std::string& run_file, std::int64_t id);
+
+/// Loads the data once (data::load_splits) and trains every child it is given. A request that
+/// continues an evaluation (EvalRequest::continues) starts from that evaluation's saved weights;
+/// with --scheduler asha every child below --max-epochs leaves its weights for a promotion.
 /// Throws data::DataError at construction when the data cannot be loaded.
 std::unique_ptr<Evaluator> make_training_evaluator(const config::SearchConfig& cfg, int rank);
 

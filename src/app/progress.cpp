@@ -16,8 +16,9 @@ std::string clock_text(double seconds) {
 
 } // namespace
 
-ProgressLog::ProgressLog(std::ostream& out, std::int64_t budget, std::string label)
-    : out_(out), budget_(budget), label_(std::move(label)),
+ProgressLog::ProgressLog(std::ostream& out, std::int64_t budget, std::string label,
+                         bool show_epochs)
+    : out_(out), budget_(budget), label_(std::move(label)), show_epochs_(show_epochs),
       start_(std::chrono::steady_clock::now()) {}
 
 void ProgressLog::restore(const train::EvalResult& result) {
@@ -48,11 +49,18 @@ void ProgressLog::record(const train::EvalResult& result) {
   }
   if (!best_ || result.reward > best_->reward)
     best_ = result;
+  // The fidelity when a scheduler varies it: which rung, and which row a promotion continued.
+  char fidelity[64] = "";
+  if (result.continues >= 0)
+    std::snprintf(fidelity, sizeof fidelity, " epochs=%d (continues id %lld)", result.epochs,
+                  static_cast<long long>(result.continues));
+  else if (show_epochs_)
+    std::snprintf(fidelity, sizeof fidelity, " epochs=%d", result.epochs);
   std::snprintf(line, sizeof line,
-                "[hpcnas] %lld/%lld id=%lld rank=%d %s=%.4f best=%.4f evals/h=%.0f eta=%s",
+                "[hpcnas] %lld/%lld id=%lld rank=%d%s %s=%.4f best=%.4f evals/h=%.0f eta=%s",
                 static_cast<long long>(done_), static_cast<long long>(budget_),
-                static_cast<long long>(result.id), result.rank, label_.c_str(), result.reward,
-                best_->reward, per_hour, clock_text(eta).c_str());
+                static_cast<long long>(result.id), result.rank, fidelity, label_.c_str(),
+                result.reward, best_->reward, per_hour, clock_text(eta).c_str());
   out_ << line << std::endl;
 }
 

@@ -73,7 +73,8 @@ public:
         strategy_(search::make_strategy(cfg)),
         dispatcher_(*strategy_, cfg.budget, cfg.seed, make_prefilter(cfg), make_fidelity(cfg)),
         progress_(std::cout, cfg.budget,
-                  cfg.evaluator == "surrogate" ? "surrogate reward" : "reward") {
+                  cfg.evaluator == "surrogate" ? "surrogate reward" : "reward",
+                  cfg.scheduler.asha()) {
     if (cfg.resume.empty()) {
       run_file_ =
           std::make_unique<store::RunFile>(store::RunFile::create(cfg.out, cfg.overwrite, attrs));

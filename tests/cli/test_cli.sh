@@ -91,6 +91,8 @@ mpi 3 "$HPCNAS" search --evaluator surrogate --budget 30 --scheduler asha --min-
   --max-epochs 9 --eta 3 --out asha.h5 >out.txt 2>err.txt
 check "asha search exits 0" [ $? -eq 0 ]
 check "asha search names its rungs" grep -q "scheduler=asha (eta 3, rungs 1 3 9 epochs)" out.txt
+check "asha progress names epochs and promotions" \
+  grep -q "^\[hpcnas\] [0-9]*/30 id=[0-9]* rank=[12] epochs=[39] (continues id [0-9]*) " out.txt
 /usr/bin/python3 - asha.h5 <<'PY'
 import sys, h5py
 with h5py.File(sys.argv[1], "r") as f:

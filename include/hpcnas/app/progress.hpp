@@ -15,7 +15,8 @@ namespace hpcnas::app {
 
 class ProgressLog {
 public:
-  ProgressLog(std::ostream& out, std::int64_t budget, std::string label);
+  /// `show_epochs`: each line names the child's epochs (a scheduler varies them).
+  ProgressLog(std::ostream& out, std::int64_t budget, std::string label, bool show_epochs = false);
   void record(const train::EvalResult& result);
   /// A result recorded before a resume: counted and considered for the best, not printed.
   void restore(const train::EvalResult& result);
@@ -27,6 +28,7 @@ private:
   std::ostream& out_;
   std::int64_t budget_;
   std::string label_; ///< "" or " (surrogate)"
+  bool show_epochs_;
   std::int64_t done_ = 0;
   std::int64_t restored_ = 0;
   std::int64_t failures_ = 0;

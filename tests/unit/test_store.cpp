@@ -1,7 +1,6 @@
 #include <catch2/catch.hpp>
 
 #include <hdf5.h>
-#include <malloc.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -711,17 +710,14 @@ TEST_CASE("a trial read in a child process refuses run files that crash or hang 
   // Inputs the run-file fuzz target found: HDF5 1.10 crashes on them (SIGSEGV without
   // sanitizers, a sanitizer report with them), loops forever, or allocates without bound.
   const std::string corpus = std::string(HPCNAS_FUZZ_CORPUS) + "/run_file/";
-  // Some of these crashes are reads of freed memory, which crash or not depending on what the
-  // heap held; freed memory filled with a pattern (inherited by the trial's child) makes them
-  // crash every time.
-  ::mallopt(M_PERTURB, 0xa5);
-  for (const std::string kind :
-       {"h5a-close-segv", "h5hg-read-segv", "h5hg-read-memcpy-param-overlap"}) {
+  // (regression-hdf5-h5a-close-segv is a read of freed memory: whether it crashes depends on
+  // what the heap held, which changes with the build and even the checkout's path, so it is
+  // only among the inputs of the last check below.)
+  for (const std::string kind : {"h5hg-read-segv", "h5hg-read-memcpy-param-overlap"}) {
     INFO(kind);
     CHECK_THAT(store_error([&] { verify_readable(corpus + "regression-hdf5-" + kind); }),
                Catch::Contains("is damaged: reading it"));
   }
-  ::mallopt(M_PERTURB, 0);
   CHECK_THAT(
       store_error([&] {
         verify_readable(corpus + "regression-hdf5-timeout", TrialLimits{1, std::size_t{1} << 30});

@@ -30,9 +30,10 @@ namespace hpcnas::search {
 /// known turns into a near-greedy new one.
 ///
 /// observe(): the result joins the replay memory, then `replay` experiences drawn uniformly from
-/// it update Q along their decisions, last decision first:
-///   Q(s_t, a_t) += lr * (target - Q(s_t, a_t)), target = reward at the last step, else
-///   max_a Q(s_{t+1}, a).
+/// it update Q along their decisions, last decision first (Peng's Q(lambda) along the path):
+///   Q(s_t, a_t) += lr * (target_t - Q(s_t, a_t)), target = reward at the last step, else
+///   (1 - lambda) max_a Q(s_{t+1}, a) + lambda target_{t+1}.
+/// lambda 0 is MetaQNN's one-step Q-learning (docs/strategies.md says why the default is not).
 class QLearningStrategy : public Strategy {
 public:
   /// `budget` sets the epsilon schedule when cfg.epsilon_span is 0.

@@ -54,10 +54,14 @@ config::OptionList resumed_options(const comm::MpiContext& ctx, const std::strin
   if (resume.empty())
     return {};
   verify_run_file(ctx, resume);
-  return store::read_config(resume);
+  return config::with_options_added_since(store::read_config(resume));
 }
 
 } // namespace
+
+std::string checkpoint_hash(const config::OptionList& resolved, const std::string& resumed_file) {
+  return config::defining_hash(resumed_file.empty() ? resolved : store::read_config(resumed_file));
+}
 
 void verify_run_file(const comm::MpiContext& ctx, const std::string& path) {
   std::string damage;

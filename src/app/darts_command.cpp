@@ -24,7 +24,7 @@ constexpr int kCollapseSkips = 3; ///< skip connections in the normal cell that 
 class DartsRecorder {
 public:
   DartsRecorder(const config::DartsConfig& cfg, const store::RunAttributes& attrs)
-      : cfg_(cfg), config_hash_(config::defining_hash(attrs.config)),
+      : cfg_(cfg), config_hash_(checkpoint_hash(attrs.config, cfg.resume.empty() ? "" : cfg.out)),
         early_stop_(cfg.stop_skips, cfg.stop_stable) {
     if (cfg.resume.empty()) {
       run_file_ = std::make_unique<store::DartsFile>(

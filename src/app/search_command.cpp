@@ -69,7 +69,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 class Controller {
 public:
   Controller(const config::SearchConfig& cfg, const store::RunAttributes& attrs)
-      : cfg_(cfg), config_hash_(config::defining_hash(attrs.config)),
+      : cfg_(cfg), config_hash_(checkpoint_hash(attrs.config, cfg.resume.empty() ? "" : cfg.out)),
         strategy_(search::make_strategy(cfg)),
         dispatcher_(*strategy_, cfg.budget, cfg.seed, make_prefilter(cfg), make_fidelity(cfg)),
         progress_(std::cout, cfg.budget,

@@ -32,7 +32,7 @@ class TrainRecorder {
 public:
   TrainRecorder(const config::FinalTrainConfig& cfg, const store::RunAttributes& attrs,
                 const store::TrainSource& source)
-      : cfg_(cfg), config_hash_(config::defining_hash(attrs.config)) {
+      : cfg_(cfg), config_hash_(checkpoint_hash(attrs.config, cfg.resume.empty() ? "" : cfg.out)) {
     if (cfg.resume.empty()) {
       file_ = std::make_unique<store::TrainFile>(
           store::TrainFile::create(cfg.out, cfg.overwrite, attrs, source));

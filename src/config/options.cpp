@@ -229,6 +229,12 @@ const std::set<std::string> kNotDefining = {
     "export",     "trainer-timeout"};
 // clang-format on
 
+/// Options added after run files were first written, with the value that reproduces what a run
+/// made before they existed computed. An option added with a default that changes nothing needs
+/// no entry; one whose default changed behaviour does (Q(lambda) replaced the one-step update).
+const std::map<std::string, std::string> kValueBeforeAdded = {
+    {"q-lambda", "0"}, {"prefilter", "none"}, {"scheduler", "none"}};
+
 /// Boost.Program_options 1.74 fills its error messages by replacing "%name%" placeholders until
 /// none is left, so an option that contains one (e.g. %original_token%) never stops: found by
 /// fuzzing the --config reader. Text with a %word% in it is refused first.
@@ -326,10 +332,19 @@ std::string resume_target(const std::vector<std::string>& args) {
   return "";
 }
 
+OptionList with_options_added_since(const OptionList& run_file) {
+  OptionList completed = run_file;
+  for (const auto& [name, value] : kValueBeforeAdded)
+    if (std::none_of(run_file.begin(), run_file.end(),
+                     [&](const auto& option) { return option.first == name; }))
+      completed.emplace_back(name, value);
+  return completed;
+}
+
 std::string defining_differences(const OptionList& run_file, const OptionList& resolved) {
   const std::map<std::string, std::string> now(resolved.begin(), resolved.end());
   std::string differences;
-  for (const auto& [name, value] : run_file) {
+  for (const auto& [name, value] : with_options_added_since(run_file)) {
     if (!is_search_defining(name))
       continue;
     const auto it = now.find(name);

@@ -5,6 +5,7 @@
 # usage: test_resume.sh HPCNAS MPIEXEC
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
+RESULTS=$(realpath "$(dirname "${BASH_SOURCE[0]}")/../../docs/results")
 enter_scratch "$1" "$2"
 BUDGET=60
 search() { timeout 300 "$MPIEXEC" -n 2 --oversubscribe "$HPCNAS" search "$@"; }
@@ -180,6 +181,16 @@ $PY -c "import h5py; h5py.File('schema.h5','r+').attrs['schema_version'] = 99"
 search --resume schema.h5 >out.txt 2>err.txt
 check "other schema version exits 2" [ $? -eq 2 ]
 check "other schema version named" grep -q "schema version 99" err.txt
+
+# A run file written before --q-lambda, --prefilter and --scheduler existed (the documented
+# Fashion-MNIST search, finished at its budget) resumes: its checkpoint's hash covers the options
+# it records, and the options added since keep the behaviour the run had.
+cp "$RESULTS"/fashion-mnist/search.h5 "$RESULTS"/fashion-mnist/search.h5.ckpt .
+search --resume search.h5 >out.txt 2>err.txt
+check "a run file older than its options resumes (exit $?)" grep -q "resumed search.h5: 100" out.txt
+search --resume search.h5 --scheduler asha >out.txt 2>err.txt
+check "an option added since must keep the old run's value" \
+  grep -q "options differ from the run's: --scheduler (run file none, now asha)" err.txt
 
 # A requeued SLURM job starts its tasks with USR1 ignored (jobs/search-job.sh): hpcnas keeps it
 # ignored and runs to its budget.

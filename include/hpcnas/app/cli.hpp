@@ -27,6 +27,10 @@ int run_cli(const comm::MpiContext& ctx, int argc, char** argv);
 int run_together(const comm::MpiContext& ctx, const std::string& command,
                  const std::function<int()>& work);
 
+/// The hash a run's checkpoints carry: over the options its run file records, which for a resumed
+/// run (`resumed_file`, else "") are the file's own, as it may predate options added since.
+std::string checkpoint_hash(const config::OptionList& resolved, const std::string& resumed_file);
+
 /// Rank 0 reads the run file at `path` whole in a child process (store::verify_readable: a damaged
 /// file can crash HDF5 itself) and every rank agrees on the outcome: throws store::StoreError on
 /// every rank when it is damaged, so no rank reads it in-process before rank 0 has tried it.

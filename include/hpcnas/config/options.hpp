@@ -45,12 +45,20 @@ std::string resume_target(const std::vector<std::string>& args);
 /// run is resumed.
 bool is_search_defining(const std::string& option);
 
+/// A run file's options completed with the options added since it was written, each at the value
+/// that reproduces what the run computed before it existed (e.g. --q-lambda 0): the base of a
+/// resumption.
+OptionList with_options_added_since(const OptionList& run_file);
+
 /// One line naming every search-defining option whose value differs between a run file's
-/// options and the resolved ones ("" when none): "--seed (run file 1, now 2), ...".
+/// options (completed by with_options_added_since) and the resolved ones ("" when none):
+/// "--seed (run file 1, now 2), ...".
 std::string defining_differences(const OptionList& run_file, const OptionList& resolved);
 
-/// Hash of the search-defining options, stored in checkpoints.
-std::string defining_hash(const OptionList& resolved);
+/// Hash of the search-defining options a run file records, stored in its checkpoints. Hashing
+/// the recorded options rather than all resolved ones keeps the hash of a run made before an
+/// option was added.
+std::string defining_hash(const OptionList& recorded);
 
 /// `hpcnas bench`. Throws ConfigError.
 Parsed<BenchConfig> parse_bench(const std::vector<std::string>& args);

@@ -106,10 +106,20 @@ void ConvImpl::reset_parameters() {
 }
 
 torch::Tensor ConvImpl::forward(const torch::Tensor& x) {
-  auto y = torch::conv2d(x, weight, {}, options.stride(), options.padding(), options.dilation(),
-                         options.groups());
+  const auto& o = options;
+  torch::Tensor y;
+  if (o.kernel_size() == 1 && o.stride() > 1 && o.padding() == 0) {
+    // LibTorch 1.13's weight gradient of a strided 1x1 convolution of channels-last input with 2
+    // to 7 channels writes past its buffer (heap corruption, e.g. FactorizedReduce at
+    // --channels 2). Such a convolution reads every stride-th pixel only: it is the unstrided
+    // convolution of that subsample, the same numbers without the faulty kernel.
+    const auto subsample = x.slice(2, 0, x.size(2), o.stride()).slice(3, 0, x.size(3), o.stride());
+    const std::int64_t unit = 1;
+    y = torch::conv2d(to_channels_last(subsample), weight, {}, unit, o.padding(), unit, o.groups());
+  } else {
+    y = torch::conv2d(x, weight, {}, o.stride(), o.padding(), o.dilation(), o.groups());
+  }
   if (FlopCounter::active()) {
-    const auto& o = options;
     FlopCounter::add(2 * o.out_channels() * y.size(2) * y.size(3) * (o.in_channels() / o.groups()) *
                      o.kernel_size() * o.kernel_size());
   }

@@ -1,3 +1,4 @@
+#include <cmath>
 #include <random>
 
 #include <catch2/catch.hpp>
@@ -68,6 +69,46 @@ TEST_CASE("odd input sizes are handled by the factorized reduce", "[model]") {
   Network net(hpcnas::space::darts_v2(), small_options(1));
   auto y = net->forward(torch::randn({2, 1, 13, 11}));
   REQUIRE(y.sizes() == torch::IntArrayRef({2, 10}));
+}
+
+TEST_CASE("a strided 1x1 convolution of channels-last input equals the NCHW one, gradients too",
+          "[model]") {
+  torch::manual_seed(3);
+  for (std::int64_t in_channels = 1; in_channels <= 9; ++in_channels) {
+    for (std::int64_t size : {28, 27, 8, 7}) {
+      INFO(in_channels << " channels, " << size << "x" << size);
+      hpcnas::model::Conv conv(hpcnas::model::ConvOptions(in_channels, 3, 1).stride(2));
+      const auto x = torch::randn({4, in_channels, size, size});
+      auto input = hpcnas::model::to_channels_last(x.clone()).requires_grad_();
+      auto y = conv(input);
+      const auto upstream = torch::randn_like(y);
+      (y * upstream).sum().backward();
+
+      auto reference_input = x.clone().requires_grad_();
+      auto reference_weight = conv->weight.detach().clone().requires_grad_();
+      auto reference = torch::conv2d(reference_input, reference_weight, {}, 2);
+      (reference * upstream).sum().backward();
+      REQUIRE(torch::allclose(y, reference, 1e-5, 1e-5));
+      REQUIRE(torch::allclose(input.grad(), reference_input.grad(), 1e-5, 1e-5));
+      REQUIRE(torch::allclose(conv->weight.grad(), reference_weight.grad(), 1e-4, 1e-4));
+    }
+  }
+}
+
+TEST_CASE("children of 2 channels train (factorized reduces of 2 to 7 channels)", "[model]") {
+  torch::manual_seed(4);
+  std::mt19937_64 rng(11);
+  NetworkOptions options = small_options(1);
+  options.channels = 2;
+  options.layers = 3;
+  for (int i = 0; i < 8; ++i) {
+    Network net(hpcnas::space::sample_genotype(rng), options);
+    for (int step = 0; step < 3; ++step) {
+      auto loss = net->forward(torch::randn({8, 1, 28, 28})).pow(2).mean();
+      loss.backward();
+      REQUIRE(std::isfinite(loss.item<double>()));
+    }
+  }
 }
 
 TEST_CASE("DARTS_V2 matches the PyTorch peer's architecture", "[model]") {

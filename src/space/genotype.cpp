@@ -1,7 +1,8 @@
 #include "hpcnas/space/genotype.hpp"
 
-#include <cctype>
 #include <sstream>
+
+#include "text_cursor.hpp"
 
 namespace hpcnas::space {
 namespace {
@@ -31,151 +32,69 @@ void validate_cell(const Cell& cell, const char* which) {
 /// Recursive-descent parser over the DARTS text; every error names the character offset.
 class Parser {
 public:
-  explicit Parser(std::string_view text) : text_(text) {}
+  explicit Parser(std::string_view text) : in_(text) {}
 
   Genotype parse() {
     Genotype g;
-    expect_word("Genotype");
-    expect('(');
+    in_.expect_word("Genotype");
+    in_.expect('(');
     for (int field = 0; field < 4; ++field) {
       if (field > 0)
-        expect(',');
-      const std::string name = identifier();
-      expect('=');
+        in_.expect(',');
+      const std::string name = in_.identifier();
+      in_.expect('=');
       if (name == "normal" || name == "reduce") {
         Cell& cell = name == "normal" ? g.normal : g.reduce;
         if (name == "normal" ? seen_normal_ : seen_reduce_)
-          fail("'" + name + "' given twice");
+          in_.fail("'" + name + "' given twice");
         (name == "normal" ? seen_normal_ : seen_reduce_) = true;
         edges(cell, name);
       } else if (name == "normal_concat" || name == "reduce_concat") {
-        concat(name);
+        // The concat of this space is always the 4 intermediate nodes.
+        if (in_.integer_list_or_range() != std::vector<int>{2, 3, 4, 5})
+          in_.fail("'" + name + "' must be [2, 3, 4, 5]: the output concatenates all 4 nodes");
       } else {
-        fail("unknown field '" + name + "'");
+        in_.fail("unknown field '" + name + "'");
       }
     }
     if (!seen_normal_ || !seen_reduce_)
-      fail("both 'normal' and 'reduce' are required");
-    expect(')');
-    skip_space();
-    if (pos_ != text_.size())
-      fail("unexpected text after the closing ')'");
+      in_.fail("both 'normal' and 'reduce' are required");
+    in_.expect(')');
+    in_.expect_end();
     validate_cell(g.normal, "normal");
     validate_cell(g.reduce, "reduce");
     return g;
   }
 
 private:
-  [[noreturn]] void fail(const std::string& what) const {
-    throw SpaceError("genotype text, character " + std::to_string(pos_) + ": " + what);
-  }
-  void skip_space() {
-    while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_])))
-      ++pos_;
-  }
-  bool peek(char c) {
-    skip_space();
-    return pos_ < text_.size() && text_[pos_] == c;
-  }
-  void expect(char c) {
-    if (!peek(c))
-      fail(std::string("expected '") + c + "'");
-    ++pos_;
-  }
-  std::string identifier() {
-    skip_space();
-    const std::size_t start = pos_;
-    while (pos_ < text_.size() &&
-           (std::isalnum(static_cast<unsigned char>(text_[pos_])) || text_[pos_] == '_'))
-      ++pos_;
-    if (start == pos_)
-      fail("expected a name");
-    return std::string(text_.substr(start, pos_ - start));
-  }
-  void expect_word(std::string_view word) {
-    const std::size_t start = pos_;
-    if (identifier() != word) {
-      pos_ = start;
-      fail("expected '" + std::string(word) + "'");
-    }
-  }
-  int integer() {
-    skip_space();
-    const std::size_t start = pos_;
-    while (pos_ < text_.size() && std::isdigit(static_cast<unsigned char>(text_[pos_])))
-      ++pos_;
-    if (start == pos_)
-      fail("expected an integer");
-    if (pos_ - start > 6)
-      fail("integer too large");
-    return std::stoi(std::string(text_.substr(start, pos_ - start)));
-  }
-  std::string quoted() {
-    skip_space();
-    if (pos_ >= text_.size() || (text_[pos_] != '\'' && text_[pos_] != '"'))
-      fail("expected a quoted operation name");
-    const char quote = text_[pos_++];
-    const std::size_t start = pos_;
-    while (pos_ < text_.size() && text_[pos_] != quote)
-      ++pos_;
-    if (pos_ >= text_.size())
-      fail("unterminated string");
-    return std::string(text_.substr(start, pos_++ - start));
-  }
   void edges(Cell& cell, const std::string& name) {
-    expect('[');
+    in_.expect('[');
     for (int e = 0; e < kEdgesPerCell; ++e) {
-      if (e > 0 && peek(']'))
-        fail("'" + name + "' has " + std::to_string(e) + " edges, it must have exactly " +
-             std::to_string(kEdgesPerCell));
+      if (e > 0 && in_.peek(']'))
+        in_.fail("'" + name + "' has " + std::to_string(e) + " edges, it must have exactly " +
+                 std::to_string(kEdgesPerCell));
       if (e > 0)
-        expect(',');
-      expect('(');
-      const std::size_t op_pos = pos_;
-      const std::string op = quoted();
+        in_.expect(',');
+      in_.expect('(');
+      const std::size_t op_pos = in_.position();
+      const std::string op = in_.quoted();
       try {
         cell.edges[e].op = op_from_name(op);
       } catch (const SpaceError& err) {
-        pos_ = op_pos;
-        fail(err.what());
+        in_.rewind_to(op_pos);
+        in_.fail(err.what());
       }
-      expect(',');
-      cell.edges[e].input = integer();
-      expect(')');
+      in_.expect(',');
+      cell.edges[e].input = in_.integer();
+      in_.expect(')');
     }
-    if (!peek(']'))
-      fail("'" + name + "' must have exactly " + std::to_string(kEdgesPerCell) +
-           " edges (2 per node, " + std::to_string(kNodes) + " nodes)");
-    ++pos_;
-  }
-  // The concat of this space is always the 4 intermediate nodes: [2, 3, 4, 5] or range(2, 6).
-  void concat(const std::string& name) {
-    std::vector<int> values;
-    skip_space();
-    if (peek('[')) {
-      ++pos_;
-      while (!peek(']')) {
-        if (!values.empty())
-          expect(',');
-        values.push_back(integer());
-      }
-      ++pos_;
-    } else {
-      expect_word("range");
-      expect('(');
-      const int lo = integer();
-      expect(',');
-      const int hi = integer();
-      expect(')');
-      for (int v = lo; v < hi; ++v)
-        values.push_back(v);
-    }
-    if (values != std::vector<int>{2, 3, 4, 5})
-      fail("'" + name + "' must be [2, 3, 4, 5]: the output concatenates all 4 nodes");
+    if (!in_.peek(']'))
+      in_.fail("'" + name + "' must have exactly " + std::to_string(kEdgesPerCell) +
+               " edges (2 per node, " + std::to_string(kNodes) + " nodes)");
+    in_.expect(']');
   }
 
-  std::string_view text_;
-  std::size_t pos_ = 0;
+  detail::TextCursor in_;
   bool seen_normal_ = false;
   bool seen_reduce_ = false;
 };
@@ -195,13 +114,7 @@ void print_cell(std::ostringstream& out, const Cell& cell) {
 std::string_view op_name(Op op) { return kOpNames.at(static_cast<std::size_t>(op)); }
 
 Op op_from_name(std::string_view name) {
-  for (std::size_t i = 0; i < kOpNames.size(); ++i)
-    if (kOpNames[i] == name)
-      return static_cast<Op>(i);
-  std::string valid;
-  for (auto n : kOpNames)
-    valid += (valid.empty() ? "" : ", ") + std::string(n);
-  throw SpaceError("unknown operation '" + std::string(name) + "' (valid: " + valid + ")");
+  return static_cast<Op>(detail::index_of_name(kOpNames, name, "operation"));
 }
 
 Op candidate_op(int i) {

@@ -70,8 +70,8 @@ class Controller {
 public:
   Controller(const config::SearchConfig& cfg, const store::RunAttributes& attrs)
       : cfg_(cfg), config_hash_(checkpoint_hash(attrs.config, cfg.resume.empty() ? "" : cfg.out)),
-        strategy_(search::make_strategy(cfg)),
-        dispatcher_(*strategy_, cfg.budget, cfg.seed, make_prefilter(cfg), make_fidelity(cfg)),
+        strategy_(search::make_strategy(cfg)), fidelity_(make_fidelity(cfg)),
+        dispatcher_(*strategy_, cfg.budget, cfg.seed, make_prefilter(cfg), fidelity_),
         progress_(std::cout, cfg.budget,
                   cfg.evaluator == "surrogate" ? "surrogate reward" : "reward",
                   cfg.scheduler.asha()) {
@@ -98,8 +98,7 @@ public:
               << " ranks=" << ctx.size() << " trainers=" << ctx.trainer_count();
     if (cfg_.scheduler.asha()) {
       std::cout << " scheduler=asha (eta " << cfg_.scheduler.eta << ", rungs";
-      for (int epochs : search::asha_rungs(cfg_.scheduler.min_epochs, cfg_.scheduler.max_epochs,
-                                           cfg_.scheduler.eta))
+      for (int epochs : fidelity_.rungs)
         std::cout << ' ' << epochs;
       std::cout << " epochs)";
     }
@@ -212,6 +211,7 @@ private:
   const config::SearchConfig& cfg_;
   std::string config_hash_;
   std::unique_ptr<search::Strategy> strategy_;
+  search::Fidelity fidelity_;
   search::Dispatcher dispatcher_;
   ProgressLog progress_;
   std::unique_ptr<store::RunFile> run_file_;

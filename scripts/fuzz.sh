@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets of tests/fuzz (clang, ASan + UBSan) and runs each for SECONDS.
 # usage: scripts/fuzz.sh [SECONDS] [TARGET...]
 #   SECONDS: time per target (default 600); 0 runs each target once over its committed corpus.
-#   TARGET: genotype, config, idx, cifar, checkpoint, run_file (default: all).
+#   TARGET: genotype, recurrent, config, idx, cifar, mail, checkpoint, run_file (default: all).
 # New inputs go to build-fuzz/corpus/TARGET; a crash, leak or timeout leaves its input in
 # build-fuzz/ and exits non-zero: keep it in tests/fuzz/corpus/ with the fix.
 set -euo pipefail
@@ -16,7 +16,7 @@ cmake --build "$BUILD" -j "$(nproc)"
 # Leaks inside Debian's HDF5 on damaged files are not ours to fix (see the file).
 export LSAN_OPTIONS=suppressions=$HPCNAS_ROOT/tests/fuzz/lsan.supp:print_suppressions=0
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(genotype config idx cifar checkpoint run_file)
+[ ${#targets[@]} -gt 0 ] || targets=(genotype recurrent config idx cifar mail checkpoint run_file)
 for target in "${targets[@]}"; do
   seeds=$HPCNAS_ROOT/tests/fuzz/corpus/$target
   if [ "$SECONDS_PER_TARGET" -eq 0 ]; then

@@ -334,10 +334,10 @@ std::string resume_target(const std::vector<std::string>& args) {
 
 OptionList with_options_added_since(const OptionList& run_file) {
   OptionList completed = run_file;
-  for (const auto& [name, value] : kValueBeforeAdded)
+  for (const auto& added : kValueBeforeAdded)
     if (std::none_of(run_file.begin(), run_file.end(),
-                     [&](const auto& option) { return option.first == name; }))
-      completed.emplace_back(name, value);
+                     [&](const auto& option) { return option.first == added.first; }))
+      completed.push_back(added);
   return completed;
 }
 

@@ -15,8 +15,10 @@
 #include <torch/torch.h>
 
 #include "hpcnas/data/dataset.hpp"
+#include "hpcnas/data/text_dataset.hpp"
 #include "hpcnas/model/network.hpp"
 #include "hpcnas/model/operations.hpp"
+#include "hpcnas/model/text_classifier.hpp"
 #include "hpcnas/train/flat_sgd.hpp"
 #include "hpcnas/train/reward.hpp"
 
@@ -38,48 +40,150 @@ torch::Tensor forward_backward(model::Network& net, const torch::Tensor& x,
   return loss;
 }
 
-torch::Tensor batch_of(const torch::Tensor& images, const torch::Tensor& index) {
-  return model::to_channels_last(images.index_select(0, index));
-}
-
-/// Accuracy on `val`, or nothing when `interrupted` said so between batches (polled there too,
-/// so that a trainer validating a large child still answers a stop and sends its heartbeats).
-std::optional<double> validation_accuracy(model::Network& net, const data::Dataset& val,
-                                          int batch_size, const std::function<bool()>& interrupted) {
+/// Accuracy over `n` validation rows, `batch` at a time, of `correct(start, end)` (the number of
+/// rows in [start, end) predicted right); nothing when `interrupted` said so between batches
+/// (polled there too, so that a trainer validating a large child still answers a stop and sends
+/// its heartbeats).
+std::optional<double>
+accuracy_over(std::int64_t n, std::int64_t batch, const std::function<bool()>& interrupted,
+              const std::function<std::int64_t(std::int64_t, std::int64_t)>& correct) {
   torch::NoGradGuard no_grad;
-  net->eval();
-  const std::int64_t n = val.size();
-  if (n == 0) {
+  if (n == 0)
     return 0.0;
-  }
-  const std::int64_t batch = std::max(batch_size, 256);
-  std::int64_t correct = 0;
+  std::int64_t right = 0;
   for (std::int64_t start = 0; start < n; start += batch) {
-    if (interrupted()) {
+    if (interrupted())
       return std::nullopt;
-    }
-    const std::int64_t end = std::min(n, start + batch);
-    auto x = model::to_channels_last(val.images.slice(0, start, end));
-    auto pred = net->forward(x).argmax(1);
-    correct += pred.eq(val.labels.slice(0, start, end)).sum().item<std::int64_t>();
+    right += correct(start, std::min(n, start + batch));
   }
-  return static_cast<double>(correct) / static_cast<double>(n);
+  return static_cast<double>(right) / static_cast<double>(n);
 }
 
-double latency_ms(model::Network& net, const data::DataSplits& splits, int batch, int repeats) {
+/// Rows whose highest logit is their label.
+std::int64_t count_correct(const torch::Tensor& logits, const torch::Tensor& labels) {
+  return logits.argmax(1).eq(labels).sum().item<std::int64_t>();
+}
+
+/// Median milliseconds of `repeats` inference forwards of `forward`, after one warm-up (first-call
+/// allocations and oneDNN primitive creation).
+double median_forward_ms(const std::function<void()>& forward, int repeats) {
   torch::NoGradGuard no_grad;
-  net->eval();
-  auto x = model::to_channels_last(
-      torch::randn({std::max(batch, 1), splits.channels, splits.height, splits.width}));
-  net->forward(x); // warm-up: first-call allocations and oneDNN primitive creation
+  forward();
   std::vector<double> times;
   for (int i = 0; i < std::max(repeats, 1); ++i) {
     const auto start = Clock::now();
-    net->forward(x);
+    forward();
     times.push_back(seconds_since(start) * 1e3);
   }
   return median(times);
 }
+
+/// What differs between the children of the image and the text tasks: the network, how a batch
+/// of training rows is fed to it, validation and the latency input. The training loop is shared.
+class ChildTask {
+public:
+  virtual ~ChildTask() = default;
+  virtual torch::nn::Module& module() = 0;
+  virtual std::int64_t train_size() const = 0;
+  /// Cross-entropy of the training rows `index`, its backward done; the loss is not yet checked.
+  virtual torch::Tensor forward_backward(const torch::Tensor& index) = 0;
+  virtual std::optional<double> validation_accuracy(std::int64_t batch,
+                                                    const std::function<bool()>& interrupted) = 0;
+  virtual double latency_ms(int batch, int repeats) = 0;
+  virtual std::int64_t flops() = 0;
+};
+
+class ImageChild : public ChildTask {
+public:
+  ImageChild(const space::Genotype& genotype, const config::NetworkConfig& network,
+             const data::DataSplits& splits)
+      : splits_(splits),
+        net_(genotype, child_network_options(network, splits.channels, splits.num_classes)) {}
+  torch::nn::Module& module() override { return *net_; }
+  std::int64_t train_size() const override { return splits_.train.size(); }
+  torch::Tensor forward_backward(const torch::Tensor& index) override {
+    const auto x = model::to_channels_last(splits_.train.images.index_select(0, index));
+    return train::forward_backward(net_, x, splits_.train.labels.index_select(0, index));
+  }
+  std::optional<double> validation_accuracy(std::int64_t batch,
+                                            const std::function<bool()>& interrupted) override {
+    net_->eval();
+    const auto& val = splits_.validation;
+    return accuracy_over(val.size(), batch, interrupted, [&](std::int64_t start, std::int64_t end) {
+      const auto x = model::to_channels_last(val.images.slice(0, start, end));
+      return count_correct(net_->forward(x), val.labels.slice(0, start, end));
+    });
+  }
+  double latency_ms(int batch, int repeats) override {
+    net_->eval();
+    const auto x = model::to_channels_last(
+        torch::randn({std::max(batch, 1), splits_.channels, splits_.height, splits_.width}));
+    return median_forward_ms([&] { net_->forward(x); }, repeats);
+  }
+  std::int64_t flops() override {
+    return model::count_flops(net_, splits_.channels, splits_.height, splits_.width);
+  }
+
+private:
+  const data::DataSplits& splits_;
+  model::Network net_;
+};
+
+model::TextClassifierOptions text_classifier_options(const config::NetworkConfig& network,
+                                                     const data::TextSplits& splits) {
+  model::TextClassifierOptions options;
+  options.vocabulary = static_cast<std::int64_t>(splits.vocabulary.size());
+  options.embedding = network.embedding;
+  options.hidden = network.hidden;
+  options.num_classes = splits.num_classes();
+  return options;
+}
+
+class TextChild : public ChildTask {
+public:
+  TextChild(const space::RecurrentGenotype& genotype, const config::NetworkConfig& network,
+            const data::TextSplits& splits)
+      : splits_(splits), net_(genotype, text_classifier_options(network, splits)) {}
+  torch::nn::Module& module() override { return *net_; }
+  std::int64_t train_size() const override { return splits_.train.size(); }
+  torch::Tensor forward_backward(const torch::Tensor& index) override {
+    const auto& train = splits_.train;
+    // The batch is as long as its longest text, not the split's.
+    const auto lengths = train.lengths.index_select(0, index);
+    const auto tokens =
+        train.tokens.index_select(0, index).narrow(1, 0, lengths.max().item<std::int64_t>());
+    auto loss = torch::nn::functional::cross_entropy(net_->forward(tokens, lengths),
+                                                     train.labels.index_select(0, index));
+    loss.backward();
+    return loss;
+  }
+  std::optional<double> validation_accuracy(std::int64_t batch,
+                                            const std::function<bool()>& interrupted) override {
+    net_->eval();
+    const auto& val = splits_.validation;
+    return accuracy_over(val.size(), batch, interrupted, [&](std::int64_t start, std::int64_t end) {
+      const auto lengths = val.lengths.slice(0, start, end);
+      const auto tokens =
+          val.tokens.slice(0, start, end).narrow(1, 0, lengths.max().item<std::int64_t>());
+      return count_correct(net_->forward(tokens, lengths), val.labels.slice(0, start, end));
+    });
+  }
+  /// One text of the split's longest length (at most --max-tokens).
+  double latency_ms(int batch, int repeats) override {
+    net_->eval();
+    const auto steps = splits_.train.tokens.size(1);
+    const auto tokens = torch::randint(2, static_cast<std::int64_t>(splits_.vocabulary.size()),
+                                       {std::max(batch, 1), steps}, torch::kLong);
+    const auto lengths = torch::full({std::max(batch, 1)}, steps, torch::kLong);
+    return median_forward_ms([&] { net_->forward(tokens, lengths); }, repeats);
+  }
+  /// Not counted for recurrent cells: 0.
+  std::int64_t flops() override { return 0; }
+
+private:
+  const data::TextSplits& splits_;
+  model::TextClassifier net_;
+};
 
 std::string where(int epoch, std::int64_t step) {
   return "epoch " + std::to_string(epoch + 1) + ", step " + std::to_string(step + 1);
@@ -87,11 +191,11 @@ std::string where(int epoch, std::int64_t step) {
 
 /// Parameters, buffers (batch-norm statistics) and the momentum of a child whose training an ASHA
 /// promotion may continue; written to a temporary file and renamed, so a file is whole or absent.
-void save_weights(const std::string& path, model::Network& net, const FlatSgd& sgd) {
+void save_weights(const std::string& path, torch::nn::Module& net, const FlatSgd& sgd) {
   std::vector<torch::Tensor> tensors{sgd.packed(sgd.params())};
   if (sgd.momentum_buffer().defined())
     tensors.push_back(sgd.packed(sgd.momentum_buffer()));
-  for (const auto& b : net->buffers())
+  for (const auto& b : net.buffers())
     tensors.push_back(b);
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
   const std::string temporary = path + ".tmp";
@@ -99,13 +203,13 @@ void save_weights(const std::string& path, model::Network& net, const FlatSgd& s
   std::filesystem::rename(temporary, path);
 }
 
-void load_weights(const std::string& path, std::int64_t id, model::Network& net, FlatSgd& sgd) {
+void load_weights(const std::string& path, std::int64_t id, torch::nn::Module& net, FlatSgd& sgd) {
   if (!std::filesystem::exists(path))
     throw std::runtime_error("cannot continue evaluation " + std::to_string(id) + ": its weights " +
                              path + " are missing");
   std::vector<torch::Tensor> tensors;
   torch::load(tensors, path);
-  const auto buffers = net->buffers();
+  const auto buffers = net.buffers();
   const std::size_t expected = 1 + (sgd.momentum_buffer().defined() ? 1 : 0) + buffers.size();
   if (tensors.size() != expected || tensors[0].numel() != sgd.parameter_count())
     throw std::runtime_error("cannot continue evaluation " + std::to_string(id) + ": " + path +
@@ -119,6 +223,119 @@ void load_weights(const std::string& path, std::int64_t id, model::Network& net,
     b.copy_(tensors[next++]);
 }
 
+/// Trains `child` as `request` says (SGD with momentum on a cosine schedule; continued from saved
+/// weights for an ASHA promotion), then measures it into `result`; a timeout, a stop, or a loss
+/// that is not finite end it early with that status.
+void train_child(ChildTask& child, const config::SearchConfig& cfg, const EvalRequest& request,
+                 const std::function<bool()>& interrupted, EvalResult& result,
+                 Clock::time_point start) {
+  const auto& tc = cfg.train;
+  result.params = model::count_parameters(child.module());
+  result.flops = child.flops();
+
+  const std::int64_t n = child.train_size();
+  const std::int64_t batch = std::max(tc.batch_size, 1);
+  // A last batch of one row cannot be batch-normalised in training mode: drop it.
+  std::int64_t steps_per_epoch = n / batch + (n % batch >= 2 ? 1 : 0);
+  if (steps_per_epoch == 0) {
+    throw std::invalid_argument("training split has " + std::to_string(n) +
+                                " rows: too few to train");
+  }
+  // With a scheduler the learning rate follows one schedule over --max-epochs, of which a
+  // child at a rung of e epochs has trained the first e: a promoted child continues on it.
+  const int epochs = request.epochs > 0 ? request.epochs : tc.epochs;
+  const auto& scheduler = cfg.scheduler;
+  const int schedule_epochs = scheduler.asha() ? scheduler.max_epochs : epochs;
+  const int first_epoch = request.continues >= 0 ? request.from_epochs : 0;
+  const std::int64_t total_steps = steps_per_epoch * std::max(schedule_epochs, 0);
+  FlatSgd sgd(child.module().parameters(), tc.momentum, tc.weight_decay, tc.grad_clip);
+  if (request.continues >= 0)
+    load_weights(weights_path(cfg.out, request.continues), request.continues, child.module(), sgd);
+  auto generator = at::detail::createCPUGenerator(request.seed);
+  // The epochs done draw their orders too, so that a continuation with the seed of the run it
+  // continues retraces that run exactly (a unit test checks it).
+  for (int epoch = 0; epoch < first_epoch; ++epoch)
+    torch::randperm(n, generator, torch::kLong);
+
+  child.module().train();
+  std::int64_t global_step = steps_per_epoch * first_epoch;
+  for (int epoch = first_epoch; epoch < epochs; ++epoch) {
+    const auto perm = torch::randperm(n, generator, torch::kLong);
+    for (std::int64_t s = 0; s < steps_per_epoch; ++s, ++global_step) {
+      if (tc.eval_timeout > 0 && seconds_since(start) > tc.eval_timeout) {
+        std::ostringstream msg;
+        msg << "timed out after " << seconds_since(start) << " s at " << where(epoch, s)
+            << " (eval timeout " << tc.eval_timeout << " s)";
+        result.status = EvalStatus::kTimeout;
+        result.message = msg.str();
+        result.train_seconds = seconds_since(start);
+        return;
+      }
+      if (interrupted()) {
+        result.status = EvalStatus::kInterrupted;
+        result.message = "interrupted at " + where(epoch, s);
+        return;
+      }
+      sgd.zero_grad();
+      const auto loss =
+          child.forward_backward(perm.slice(0, s * batch, std::min(n, (s + 1) * batch)));
+      const double value = loss.item<double>();
+      if (!std::isfinite(value)) {
+        result.status = EvalStatus::kDiverged;
+        result.message = "loss is " + std::to_string(value) + " at " + where(epoch, s);
+        result.train_seconds = seconds_since(start);
+        return;
+      }
+      sgd.step(cosine_lr(tc.learning_rate, tc.min_learning_rate, global_step, total_steps));
+    }
+  }
+  result.train_seconds = seconds_since(start);
+  if (scheduler.asha() && epochs < scheduler.max_epochs)
+    save_weights(weights_path(cfg.out, request.id), child.module(), sgd);
+  const auto accuracy = child.validation_accuracy(std::max(tc.batch_size, 256), interrupted);
+  if (!accuracy) {
+    result.status = EvalStatus::kInterrupted;
+    result.message = "interrupted during validation";
+    return;
+  }
+  result.val_accuracy = *accuracy;
+  result.latency_ms = child.latency_ms(tc.latency_batch, tc.latency_repeats);
+  result.status = EvalStatus::kOk;
+}
+
+/// Runs `train` into a result for `request`, turning any exception into an error result, and
+/// computes its reward.
+EvalResult evaluate_with(const config::SearchConfig& cfg, const EvalRequest& request, int rank,
+                         const std::function<void(EvalResult&, Clock::time_point)>& train) {
+  EvalResult result;
+  result.id = request.id;
+  result.genotype = request.genotype;
+  result.rank = rank;
+  result.started = unix_time();
+  const auto start = Clock::now();
+  try {
+    train(result, start);
+  } catch (const c10::Error& e) {
+    result.status = EvalStatus::kError;
+    result.message = e.what_without_backtrace();
+  } catch (const std::exception& e) {
+    result.status = EvalStatus::kError;
+    result.message = e.what();
+  } catch (...) {
+    result.status = EvalStatus::kError;
+    result.message = "unknown exception";
+  }
+  if (result.status != EvalStatus::kOk) {
+    result.val_accuracy = 0;
+  }
+  result.reward = compute_reward(cfg.reward, result);
+  result.finished = unix_time();
+  if (result.train_seconds == 0) {
+    result.train_seconds = seconds_since(start);
+  }
+  return result;
+}
+
 class TrainingEvaluator : public Evaluator {
 public:
   TrainingEvaluator(const config::SearchConfig& cfg, int rank) : cfg_(cfg), rank_(rank) {
@@ -129,124 +346,31 @@ public:
   }
 
   EvalResult evaluate(const EvalRequest& request) override {
-    EvalResult result;
-    result.id = request.id;
-    result.genotype = request.genotype;
-    result.rank = rank_;
-    result.started = unix_time();
-    const auto start = Clock::now();
-    try {
-      run(request, result, start);
-    } catch (const c10::Error& e) {
-      result.status = EvalStatus::kError;
-      result.message = e.what_without_backtrace();
-    } catch (const std::exception& e) {
-      result.status = EvalStatus::kError;
-      result.message = e.what();
-    } catch (...) {
-      result.status = EvalStatus::kError;
-      result.message = "unknown exception";
-    }
-    if (result.status != EvalStatus::kOk) {
-      result.val_accuracy = 0;
-    }
-    result.reward = compute_reward(cfg_.reward, result);
-    result.finished = unix_time();
-    if (result.train_seconds == 0) {
-      result.train_seconds = seconds_since(start);
-    }
-    return result;
+    return evaluate_with(cfg_, request, rank_, [&](EvalResult& result, Clock::time_point start) {
+      torch::manual_seed(request.seed);
+      ImageChild child(request.genotype, cfg_.network, splits_);
+      train_child(
+          child, cfg_, request, [this] { return interrupted(); }, result, start);
+    });
   }
 
 private:
-  void run(const EvalRequest& request, EvalResult& result, Clock::time_point start) {
-    const auto& tc = cfg_.train;
-    torch::manual_seed(request.seed);
-    model::Network net(request.genotype,
-                       child_network_options(cfg_.network, splits_.channels, splits_.num_classes));
-    result.params = model::count_parameters(*net);
-    result.flops = model::count_flops(net, splits_.channels, splits_.height, splits_.width);
-
-    const auto& train = splits_.train;
-    const std::int64_t n = train.size();
-    const std::int64_t batch = std::max(tc.batch_size, 1);
-    // A last batch of one image cannot be batch-normalised in training mode: drop it.
-    std::int64_t steps_per_epoch = n / batch + (n % batch >= 2 ? 1 : 0);
-    if (steps_per_epoch == 0) {
-      throw std::invalid_argument("training split has " + std::to_string(n) +
-                                  " images: too few to train");
-    }
-    // With a scheduler the learning rate follows one schedule over --max-epochs, of which a
-    // child at a rung of e epochs has trained the first e: a promoted child continues on it.
-    const int epochs = request.epochs > 0 ? request.epochs : tc.epochs;
-    const auto& scheduler = cfg_.scheduler;
-    const int schedule_epochs = scheduler.asha() ? scheduler.max_epochs : epochs;
-    const int first_epoch = request.continues >= 0 ? request.from_epochs : 0;
-    const std::int64_t total_steps = steps_per_epoch * std::max(schedule_epochs, 0);
-    FlatSgd sgd(net->parameters(), tc.momentum, tc.weight_decay, tc.grad_clip);
-    if (request.continues >= 0)
-      load_weights(weights_path(cfg_.out, request.continues), request.continues, net, sgd);
-    auto generator = at::detail::createCPUGenerator(request.seed);
-    // The epochs done draw their orders too, so that a continuation with the seed of the run it
-    // continues retraces that run exactly (a unit test checks it).
-    for (int epoch = 0; epoch < first_epoch; ++epoch)
-      torch::randperm(n, generator, torch::kLong);
-
-    net->train();
-    std::int64_t global_step = steps_per_epoch * first_epoch;
-    for (int epoch = first_epoch; epoch < epochs; ++epoch) {
-      const auto perm = torch::randperm(n, generator, torch::kLong);
-      for (std::int64_t s = 0; s < steps_per_epoch; ++s, ++global_step) {
-        if (tc.eval_timeout > 0 && seconds_since(start) > tc.eval_timeout) {
-          std::ostringstream msg;
-          msg << "timed out after " << seconds_since(start) << " s at " << where(epoch, s)
-              << " (eval timeout " << tc.eval_timeout << " s)";
-          result.status = EvalStatus::kTimeout;
-          result.message = msg.str();
-          result.train_seconds = seconds_since(start);
-          return;
-        }
-        if (interrupted()) {
-          result.status = EvalStatus::kInterrupted;
-          result.message = "interrupted at " + where(epoch, s);
-          return;
-        }
-        const auto index = perm.slice(0, s * batch, std::min(n, (s + 1) * batch));
-        const auto x = batch_of(train.images, index);
-        const auto y = train.labels.index_select(0, index);
-        sgd.zero_grad();
-        const auto loss = forward_backward(net, x, y);
-        const double value = loss.item<double>();
-        if (!std::isfinite(value)) {
-          result.status = EvalStatus::kDiverged;
-          result.message = "loss is " + std::to_string(value) + " at " + where(epoch, s);
-          result.train_seconds = seconds_since(start);
-          return;
-        }
-        sgd.step(cosine_lr(tc.learning_rate, tc.min_learning_rate, global_step, total_steps));
-      }
-    }
-    result.train_seconds = seconds_since(start);
-    if (scheduler.asha() && epochs < scheduler.max_epochs)
-      save_weights(weights_path(cfg_.out, request.id), net, sgd);
-    const auto accuracy = validation_accuracy(net, splits_.validation, tc.batch_size,
-                                              [this] { return interrupted(); });
-    if (!accuracy) {
-      result.status = EvalStatus::kInterrupted;
-      result.message = "interrupted during validation";
-      return;
-    }
-    result.val_accuracy = *accuracy;
-    result.latency_ms = latency_ms(net, splits_, tc.latency_batch, tc.latency_repeats);
-    result.status = EvalStatus::kOk;
-  }
-
   config::SearchConfig cfg_;
   int rank_;
   data::DataSplits splits_;
 };
 
 } // namespace
+
+EvalResult evaluate_text_child(const config::SearchConfig& cfg, const data::TextSplits& splits,
+                               const space::RecurrentGenotype& genotype, const EvalRequest& request,
+                               int rank, const std::function<bool()>& interrupted) {
+  return evaluate_with(cfg, request, rank, [&](EvalResult& result, Clock::time_point start) {
+    torch::manual_seed(request.seed);
+    TextChild child(genotype, cfg.network, splits);
+    train_child(child, cfg, request, interrupted, result, start);
+  });
+}
 
 std::string weights_path(const std::string& run_file, std::int64_t id) {
   return run_file + ".weights/" + std::to_string(id) + ".pt";

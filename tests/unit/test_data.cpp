@@ -9,6 +9,8 @@
 #include <zlib.h>
 
 #include "hpcnas/data/dataset.hpp"
+#include "require_data_error.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using hpcnas::config::DataConfig;
@@ -17,27 +19,6 @@ using hpcnas::data::DataError;
 namespace {
 
 using Bytes = std::vector<std::uint8_t>;
-
-class TempDir {
-public:
-  TempDir() {
-    std::random_device rd;
-    path_ = fs::temp_directory_path() /
-            ("hpcnas-test-data-" + std::to_string(rd()) + "-" + std::to_string(rd()));
-    fs::create_directories(path_);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  std::string str() const { return path_.string(); }
-
-private:
-  fs::path path_;
-};
 
 void put_u32(Bytes& out, std::uint32_t v) {
   out.push_back(static_cast<std::uint8_t>(v >> 24));
@@ -108,20 +89,6 @@ std::vector<std::int64_t> to_vector(const torch::Tensor& t) {
 }
 
 std::vector<std::int64_t> as_int64(const Bytes& b) { return {b.begin(), b.end()}; }
-
-// Asserts that f throws a DataError whose message holds every one of the given parts.
-template <class F> void require_data_error(F&& f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    FAIL("no DataError thrown");
-  } catch (const DataError& e) {
-    const std::string message = e.what();
-    INFO(message);
-    for (const auto& part : parts) {
-      CHECK(message.find(part) != std::string::npos);
-    }
-  }
-}
 
 std::set<std::string> image_keys(const torch::Tensor& images) {
   const auto c = images.contiguous();

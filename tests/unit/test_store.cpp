@@ -23,32 +23,13 @@
 #include "hpcnas/store/darts_file.hpp"
 #include "hpcnas/store/run_file.hpp"
 #include "hpcnas/store/train_file.hpp"
+#include "temp_dir.hpp"
 
 using namespace hpcnas;
 using namespace hpcnas::store;
 namespace fs = std::filesystem;
 
 namespace {
-
-/// A fresh directory under the system temp dir, removed with its contents.
-class TempDir {
-public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("hpcnas_test_store_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-  fs::path path_;
-};
 
 RunAttributes test_attributes() {
   RunAttributes attrs;

@@ -17,6 +17,11 @@ struct DataConfig {
   int train_subset = 0;                  ///< >0: train children on this many images only
   int val_subset = 0;                    ///< >0: evaluate children on this many validation images
   std::uint64_t split_seed = 0;          ///< seed of the train/validation permutation
+  // Text datasets (spamassassin, text-folder): a stratified split by fractions of the corpus.
+  double val_fraction = 0.1;  ///< share of each class held out for validation
+  double test_fraction = 0.2; ///< share of each class held out for the test split
+  int max_tokens = 256;       ///< tokens read from the start of each text
+  int vocab_size = 20000;     ///< ids of the vocabulary, padding and unknown included
 };
 
 /// Shape of a child network built from a genotype.
@@ -24,6 +29,8 @@ struct NetworkConfig {
   int channels = 16; ///< C, the initial channel count
   int layers = 8;    ///< L cells; reductions at L/3 and 2L/3
   int stem_multiplier = 3;
+  int embedding = 64; ///< text classifiers: token embedding width
+  int hidden = 64;    ///< text classifiers: hidden state width
 };
 
 /// How one child is trained (SGD, momentum, cosine schedule, clipping).

@@ -3,16 +3,22 @@
 /// measure validation accuracy, parameters, FLOPs and latency. Torch stays in the .cpp.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "hpcnas/config/search_config.hpp"
+#include "hpcnas/space/recurrent.hpp"
 #include "hpcnas/train/evaluation.hpp"
 
 namespace hpcnas::model {
 struct NetworkOptions;
 } // namespace hpcnas::model
+
+namespace hpcnas::data {
+struct TextSplits;
+} // namespace hpcnas::data
 
 namespace hpcnas::train {
 
@@ -30,6 +36,14 @@ std::string weights_path(const std::string& run_file, std::int64_t id);
 /// with --scheduler asha every child below --max-epochs leaves its weights for a promotion.
 /// Throws data::DataError at construction when the data cannot be loaded.
 std::unique_ptr<Evaluator> make_training_evaluator(const config::SearchConfig& cfg, int rank);
+
+/// A text child: the text classifier of a recurrent cell (model/text_classifier.hpp, sized by
+/// cfg.network's embedding and hidden) trained on `splits` by the loop that trains image children
+/// (schedule, ASHA weights, timeout, divergence and interruption alike). Params count the
+/// embedding too; FLOPs are not counted (0); latency is one forward of the split's longest text.
+EvalResult evaluate_text_child(const config::SearchConfig& cfg, const data::TextSplits& splits,
+                               const space::RecurrentGenotype& genotype, const EvalRequest& request,
+                               int rank, const std::function<bool()>& interrupted);
 
 /// The median of timed samples: the upper middle one of an even count, 0 when there are none.
 double median(std::vector<double> values);

@@ -1,0 +1,43 @@
+#pragma once
+/// Test helpers for files: a fresh folder removed with its contents, and a folder of texts in the
+/// text-folder dataset's layout.
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <unistd.h>
+
+/// A fresh folder under the system's temporary folder, removed with its contents.
+class TempDir {
+public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path_ = std::filesystem::temp_directory_path() /
+            ("hpcnas-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+  std::string str() const { return path_.string(); }
+  const std::filesystem::path& path() const { return path_; }
+
+private:
+  std::filesystem::path path_;
+};
+
+/// DIR/<class>/*.txt, as `--dataset text-folder` reads it.
+class TextFolder : public TempDir {
+public:
+  void write(const std::string& cls, int i, const std::string& text) const {
+    std::filesystem::create_directories(path() / cls);
+    std::ofstream(path() / cls / (std::to_string(i) + ".txt")) << text;
+  }
+};

@@ -1,0 +1,88 @@
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "hpcnas/data/text_dataset.hpp"
+#include "hpcnas/space/recurrent.hpp"
+#include "hpcnas/train/trainer.hpp"
+#include "temp_dir.hpp"
+
+using hpcnas::train::EvalStatus;
+
+namespace {
+
+/// Two classes of 40 texts of 8 words each, drawn from 6 words of their own and 6 shared ones.
+hpcnas::config::SearchConfig two_topics(const TextFolder& folder) {
+  const char* own[2][6] = {{"rain", "cloud", "wind", "storm", "snow", "fog"},
+                           {"goal", "match", "team", "score", "coach", "league"}};
+  const char* shared[6] = {"the", "a", "today", "again", "very", "news"};
+  for (int i = 0; i < 40; ++i) {
+    for (int cls = 0; cls < 2; ++cls) {
+      std::string text;
+      for (int w = 0; w < 8; ++w)
+        text += std::string(w % 2 == 0 ? own[cls][(i + w) % 6] : shared[(i * 5 + w) % 6]) + " ";
+      folder.write(cls == 0 ? "weather" : "sport", i, text);
+    }
+  }
+  hpcnas::config::SearchConfig cfg;
+  cfg.data.dataset = "text-folder";
+  cfg.data.data_dir = folder.str();
+  cfg.data.val_fraction = 0.25;
+  cfg.data.test_fraction = 0.25;
+  cfg.network.embedding = 8;
+  cfg.network.hidden = 12;
+  cfg.train.batch_size = 8;
+  cfg.train.epochs = 16;
+  cfg.train.learning_rate = 0.5;
+  cfg.train.min_learning_rate = 0.01;
+  cfg.train.latency_repeats = 2;
+  return cfg;
+}
+
+hpcnas::train::EvalRequest request(std::int64_t id) {
+  hpcnas::train::EvalRequest r;
+  r.id = id;
+  r.seed = 11;
+  return r;
+}
+
+} // namespace
+
+TEST_CASE("a recurrent cell trains on a text folder through the child training loop", "[train]") {
+  TextFolder folder;
+  const auto cfg = two_topics(folder);
+  const auto splits = hpcnas::data::load_text_splits(cfg.data);
+  const auto never = [] { return false; };
+  const auto result = hpcnas::train::evaluate_text_child(
+      cfg, splits, hpcnas::space::darts_v2_recurrent(), request(3), 1, never);
+  INFO(result.message);
+  REQUIRE(result.status == EvalStatus::kOk);
+  CHECK(result.id == 3);
+  CHECK(result.rank == 1);
+  CHECK(result.val_accuracy >= 0.9);
+  CHECK(result.reward == result.val_accuracy);
+  // Embedding (vocabulary x 8), node 0 ((8 + 12) x 24), 8 nodes (12 x 24), head (12 x 2 + 2).
+  const auto vocabulary = static_cast<std::int64_t>(splits.vocabulary.size());
+  CHECK(result.params == vocabulary * 8 + 20 * 24 + 8 * 12 * 24 + 26);
+  CHECK(result.latency_ms > 0);
+
+  // The same request, the same result: the seed decides initialisation and data order.
+  const auto again = hpcnas::train::evaluate_text_child(
+      cfg, splits, hpcnas::space::darts_v2_recurrent(), request(3), 1, never);
+  CHECK(again.val_accuracy == result.val_accuracy);
+}
+
+TEST_CASE("a text child stops with the statuses of an image child", "[train]") {
+  TextFolder folder;
+  auto cfg = two_topics(folder);
+  const auto splits = hpcnas::data::load_text_splits(cfg.data);
+  const auto cell = hpcnas::space::darts_v2_recurrent();
+  const auto stopped =
+      hpcnas::train::evaluate_text_child(cfg, splits, cell, request(0), 1, [] { return true; });
+  CHECK(stopped.status == EvalStatus::kInterrupted);
+  CHECK(stopped.reward == 0);
+  cfg.train.eval_timeout = 1e-9;
+  const auto late =
+      hpcnas::train::evaluate_text_child(cfg, splits, cell, request(0), 1, [] { return false; });
+  CHECK(late.status == EvalStatus::kTimeout);
+}

@@ -5,7 +5,6 @@
 #include <ostream>
 
 namespace hpcnas::app {
-namespace {
 
 std::string clock_text(double seconds) {
   const auto s = static_cast<long long>(seconds + 0.5);
@@ -14,7 +13,22 @@ std::string clock_text(double seconds) {
   return text;
 }
 
-} // namespace
+EpochLog::EpochLog(std::ostream& out, int rank, double min_seconds)
+    : out_(out), rank_(rank), min_seconds_(min_seconds), last_(std::chrono::steady_clock::now()) {}
+
+void EpochLog::epoch(const train::EpochProgress& p) {
+  const auto now = std::chrono::steady_clock::now();
+  if (std::chrono::duration<double>(now - last_).count() < min_seconds_)
+    return;
+  last_ = now;
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "[hpcnas] rank %d: evaluation %lld epoch %d/%d loss %.4f train accuracy %.4f "
+                "(%.1f s per epoch, ETA %s)",
+                rank_, static_cast<long long>(p.id), p.epoch + 1, p.epochs, p.loss, p.accuracy,
+                p.epoch_seconds, clock_text(p.epoch_seconds * (p.epochs - p.epoch - 1)).c_str());
+  out_ << line << std::endl;
+}
 
 ProgressLog::ProgressLog(std::ostream& out, std::int64_t budget, std::string label,
                          bool show_epochs)

@@ -24,12 +24,15 @@ namespace {
 
 std::unique_ptr<train::Evaluator> make_evaluator(const config::SearchConfig& cfg, int rank) {
   std::unique_ptr<train::Evaluator> evaluator;
-  if (cfg.evaluator == "surrogate")
+  if (cfg.evaluator == "surrogate") {
     evaluator = std::make_unique<train::SurrogateEvaluator>(
         cfg.surrogate.landscape_seed, cfg.surrogate, rank,
         cfg.scheduler.asha() ? cfg.scheduler.max_epochs : 0);
-  else
-    evaluator = train::make_training_evaluator(cfg, rank);
+  } else {
+    auto log = std::make_shared<EpochLog>(std::cout, rank, cfg.progress_seconds);
+    evaluator = train::make_training_evaluator(
+        cfg, rank, [log](const train::EpochProgress& progress) { log->epoch(progress); });
+  }
   return train::with_forced_failures(std::move(evaluator), cfg.fail_ids);
 }
 

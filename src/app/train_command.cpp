@@ -20,13 +20,6 @@ namespace {
 constexpr const char* kKind = "train";
 constexpr int kExportCheckImages = 16; ///< test images whose logits go beside the ONNX model
 
-std::string clock_text(double seconds) {
-  const auto s = static_cast<long long>(seconds + 0.5);
-  char text[32];
-  std::snprintf(text, sizeof text, "%02lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
-  return text;
-}
-
 /// Rank 0's side of a final training: run file, checkpoints and log.
 class TrainRecorder {
 public:

@@ -226,7 +226,7 @@ const std::set<std::string> kNotDefining = {
     "budget",     "out",         "overwrite",         "resume",           "config",
     "help",       "threads",     "device",            "eval-timeout",     "fail-ids",
     "stop-skips", "stop-stable", "surrogate-seconds", "checkpoint-every", "checkpoint-seconds",
-    "export",     "trainer-timeout"};
+    "export",     "trainer-timeout",   "progress-seconds"};
 // clang-format on
 
 /// Options added after run files were first written, with the value that reproduces what a run
@@ -382,6 +382,9 @@ Parsed<SearchConfig> parse_search(const std::vector<std::string>& args, const Op
   add("trainer-timeout", bound(&cfg.trainer_timeout),
       "seconds a busy trainer may go unheard before its evaluation is recorded as lost "
       "(0: never)");
+  add("progress-seconds", bound(&cfg.progress_seconds),
+      "a trainer prints a line after a child's epoch when this many seconds passed since its "
+      "last one (0: every epoch)");
   options.add(search);
   po::options_description checkpoints("Checkpoints and resume");
   auto add_checkpoint = checkpoints.add_options();
@@ -450,6 +453,7 @@ Parsed<SearchConfig> parse_search(const std::vector<std::string>& args, const Op
   require(cfg.train.threads >= 0, "--threads must be 0 (default) or positive");
   require(cfg.train.eval_timeout >= 0, "--eval-timeout must be 0 (none) or positive");
   require(cfg.trainer_timeout >= 0, "--trainer-timeout must be 0 (never) or positive");
+  require(cfg.progress_seconds >= 0, "--progress-seconds must be 0 (every epoch) or positive");
   require(cfg.train.latency_repeats >= 1, "--latency-repeats must be at least 1");
   require(cfg.train.latency_batch >= 1, "--latency-batch must be at least 1");
   require(cfg.surrogate.seconds >= 0, "--surrogate-seconds must not be negative");

@@ -85,8 +85,10 @@ public:
   virtual ~ChildTask() = default;
   virtual torch::nn::Module& module() = 0;
   virtual std::int64_t train_size() const = 0;
-  /// Cross-entropy of the training rows `index`, its backward done; the loss is not yet checked.
-  virtual torch::Tensor forward_backward(const torch::Tensor& index) = 0;
+  virtual const torch::Tensor& train_labels() const = 0;
+  /// Cross-entropy of the training rows `index` and their logits, the backward done; the loss is
+  /// not yet checked.
+  virtual std::pair<torch::Tensor, torch::Tensor> forward_backward(const torch::Tensor& index) = 0;
   virtual std::optional<double> validation_accuracy(std::int64_t batch,
                                                     const std::function<bool()>& interrupted) = 0;
   virtual double latency_ms(int batch, int repeats) = 0;
@@ -101,9 +103,14 @@ public:
         net_(genotype, child_network_options(network, splits.channels, splits.num_classes)) {}
   torch::nn::Module& module() override { return *net_; }
   std::int64_t train_size() const override { return splits_.train.size(); }
-  torch::Tensor forward_backward(const torch::Tensor& index) override {
+  const torch::Tensor& train_labels() const override { return splits_.train.labels; }
+  std::pair<torch::Tensor, torch::Tensor> forward_backward(const torch::Tensor& index) override {
     const auto x = model::to_channels_last(splits_.train.images.index_select(0, index));
-    return train::forward_backward(net_, x, splits_.train.labels.index_select(0, index));
+    const auto logits = net_->forward(x);
+    auto loss =
+        torch::nn::functional::cross_entropy(logits, splits_.train.labels.index_select(0, index));
+    loss.backward();
+    return {loss, logits};
   }
   std::optional<double> validation_accuracy(std::int64_t batch,
                                             const std::function<bool()>& interrupted) override {
@@ -146,16 +153,17 @@ public:
       : splits_(splits), net_(genotype, text_classifier_options(network, splits)) {}
   torch::nn::Module& module() override { return *net_; }
   std::int64_t train_size() const override { return splits_.train.size(); }
-  torch::Tensor forward_backward(const torch::Tensor& index) override {
+  const torch::Tensor& train_labels() const override { return splits_.train.labels; }
+  std::pair<torch::Tensor, torch::Tensor> forward_backward(const torch::Tensor& index) override {
     const auto& train = splits_.train;
     // The batch is as long as its longest text, not the split's.
     const auto lengths = train.lengths.index_select(0, index);
     const auto tokens =
         train.tokens.index_select(0, index).narrow(1, 0, lengths.max().item<std::int64_t>());
-    auto loss = torch::nn::functional::cross_entropy(net_->forward(tokens, lengths),
-                                                     train.labels.index_select(0, index));
+    const auto logits = net_->forward(tokens, lengths);
+    auto loss = torch::nn::functional::cross_entropy(logits, train.labels.index_select(0, index));
     loss.backward();
-    return loss;
+    return {loss, logits};
   }
   std::optional<double> validation_accuracy(std::int64_t batch,
                                             const std::function<bool()>& interrupted) override {
@@ -227,8 +235,8 @@ void load_weights(const std::string& path, std::int64_t id, torch::nn::Module& n
 /// weights for an ASHA promotion), then measures it into `result`; a timeout, a stop, or a loss
 /// that is not finite end it early with that status.
 void train_child(ChildTask& child, const config::SearchConfig& cfg, const EvalRequest& request,
-                 const std::function<bool()>& interrupted, EvalResult& result,
-                 Clock::time_point start) {
+                 const std::function<bool()>& interrupted, const EpochCallback& on_epoch,
+                 EvalResult& result, Clock::time_point start) {
   const auto& tc = cfg.train;
   result.params = model::count_parameters(child.module());
   result.flops = child.flops();
@@ -260,6 +268,10 @@ void train_child(ChildTask& child, const config::SearchConfig& cfg, const EvalRe
   child.module().train();
   std::int64_t global_step = steps_per_epoch * first_epoch;
   for (int epoch = first_epoch; epoch < epochs; ++epoch) {
+    const auto epoch_start = Clock::now();
+    double loss_sum = 0;
+    std::int64_t rows = 0;
+    std::int64_t correct = 0;
     const auto perm = torch::randperm(n, generator, torch::kLong);
     for (std::int64_t s = 0; s < steps_per_epoch; ++s, ++global_step) {
       if (tc.eval_timeout > 0 && seconds_since(start) > tc.eval_timeout) {
@@ -277,8 +289,8 @@ void train_child(ChildTask& child, const config::SearchConfig& cfg, const EvalRe
         return;
       }
       sgd.zero_grad();
-      const auto loss =
-          child.forward_backward(perm.slice(0, s * batch, std::min(n, (s + 1) * batch)));
+      const auto index = perm.slice(0, s * batch, std::min(n, (s + 1) * batch));
+      const auto [loss, logits] = child.forward_backward(index);
       const double value = loss.item<double>();
       if (!std::isfinite(value)) {
         result.status = EvalStatus::kDiverged;
@@ -287,7 +299,16 @@ void train_child(ChildTask& child, const config::SearchConfig& cfg, const EvalRe
         return;
       }
       sgd.step(cosine_lr(tc.learning_rate, tc.min_learning_rate, global_step, total_steps));
+      if (on_epoch) {
+        loss_sum += value * static_cast<double>(index.size(0));
+        rows += index.size(0);
+        correct += count_correct(logits.detach(), child.train_labels().index_select(0, index));
+      }
     }
+    if (on_epoch)
+      on_epoch({request.id, epoch, epochs, loss_sum / static_cast<double>(rows),
+                static_cast<double>(correct) / static_cast<double>(rows),
+                seconds_since(epoch_start)});
   }
   result.train_seconds = seconds_since(start);
   if (scheduler.asha() && epochs < scheduler.max_epochs)
@@ -338,7 +359,8 @@ EvalResult evaluate_with(const config::SearchConfig& cfg, const EvalRequest& req
 
 class TrainingEvaluator : public Evaluator {
 public:
-  TrainingEvaluator(const config::SearchConfig& cfg, int rank) : cfg_(cfg), rank_(rank) {
+  TrainingEvaluator(const config::SearchConfig& cfg, int rank, EpochCallback on_epoch)
+      : cfg_(cfg), rank_(rank), on_epoch_(std::move(on_epoch)) {
     if (cfg_.train.threads > 0) {
       torch::set_num_threads(cfg_.train.threads);
     }
@@ -350,13 +372,14 @@ public:
       torch::manual_seed(request.seed);
       ImageChild child(request.genotype, cfg_.network, splits_);
       train_child(
-          child, cfg_, request, [this] { return interrupted(); }, result, start);
+          child, cfg_, request, [this] { return interrupted(); }, on_epoch_, result, start);
     });
   }
 
 private:
   config::SearchConfig cfg_;
   int rank_;
+  EpochCallback on_epoch_;
   data::DataSplits splits_;
 };
 
@@ -364,11 +387,12 @@ private:
 
 EvalResult evaluate_text_child(const config::SearchConfig& cfg, const data::TextSplits& splits,
                                const space::RecurrentGenotype& genotype, const EvalRequest& request,
-                               int rank, const std::function<bool()>& interrupted) {
+                               int rank, const std::function<bool()>& interrupted,
+                               const EpochCallback& on_epoch) {
   return evaluate_with(cfg, request, rank, [&](EvalResult& result, Clock::time_point start) {
     torch::manual_seed(request.seed);
     TextChild child(genotype, cfg.network, splits);
-    train_child(child, cfg, request, interrupted, result, start);
+    train_child(child, cfg, request, interrupted, on_epoch, result, start);
   });
 }
 
@@ -376,8 +400,9 @@ std::string weights_path(const std::string& run_file, std::int64_t id) {
   return run_file + ".weights/" + std::to_string(id) + ".pt";
 }
 
-std::unique_ptr<Evaluator> make_training_evaluator(const config::SearchConfig& cfg, int rank) {
-  return std::make_unique<TrainingEvaluator>(cfg, rank);
+std::unique_ptr<Evaluator> make_training_evaluator(const config::SearchConfig& cfg, int rank,
+                                                   EpochCallback on_epoch) {
+  return std::make_unique<TrainingEvaluator>(cfg, rank, std::move(on_epoch));
 }
 
 double median(std::vector<double> values) {

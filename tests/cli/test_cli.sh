@@ -116,6 +116,16 @@ mpi 2 "$HPCNAS" search --evaluator surrogate --scheduler asha --eta 1 --out bad.
 check "eta 1 exits 2" [ $? -eq 2 ]
 check "eta 1 named" grep -q -- "--eta must be at least 2" err.txt
 
+# A trainer logs its child's epochs: loss, training accuracy, time per epoch and ETA.
+mpi 2 "$HPCNAS" search --dataset synthetic --val-size 64 --train-subset 64 --channels 4 \
+  --layers 3 --batch-size 16 --threads 1 --epochs 2 --budget 2 --progress-seconds 0 \
+  --out epochs.h5 >out.txt 2>err.txt
+check "a search with epoch lines exits 0" [ $? -eq 0 ]
+check "every epoch of every child has its line" \
+  [ "$(grep -cE "rank 1: evaluation [01] epoch [12]/2 loss [0-9.]+ train accuracy [0-9.]+ \([0-9.]+ s per epoch, ETA [0-9:]+\)" out.txt)" -eq 4 ]
+mpi 2 "$HPCNAS" search --evaluator surrogate --progress-seconds -1 --out bad.h5 >out.txt 2>err.txt
+check "negative --progress-seconds named" grep -q -- "--progress-seconds must be" err.txt
+
 # ASHA with real training: a promoted child continues from the weights its last rung left.
 mpi 2 "$HPCNAS" search --dataset synthetic --val-size 64 --train-subset 64 --channels 4 \
   --layers 3 --batch-size 16 --threads 1 --scheduler asha --min-epochs 1 --max-epochs 2 --eta 2 \

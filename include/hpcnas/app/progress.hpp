@@ -10,8 +10,27 @@
 #include <vector>
 
 #include "hpcnas/train/evaluation.hpp"
+#include "hpcnas/train/trainer.hpp"
 
 namespace hpcnas::app {
+
+/// Seconds as hh:mm:ss.
+std::string clock_text(double seconds);
+
+/// A trainer's log of the child it trains: a line after an epoch (loss, training accuracy, time
+/// per epoch, the child's ETA) when `min_seconds` passed since its last line, so a slow child
+/// shows progress and fast ones do not flood the job's output.
+class EpochLog {
+public:
+  EpochLog(std::ostream& out, int rank, double min_seconds);
+  void epoch(const train::EpochProgress& progress);
+
+private:
+  std::ostream& out_;
+  int rank_;
+  double min_seconds_;
+  std::chrono::steady_clock::time_point last_;
+};
 
 class ProgressLog {
 public:

@@ -138,6 +138,7 @@ struct SearchConfig {
   int checkpoint_every = 10;       ///< results between checkpoints
   double checkpoint_seconds = 300; ///< seconds between checkpoints
   double trainer_timeout = 60;     ///< a busy trainer silent this long is lost; 0 = never
+  double progress_seconds = 10;    ///< a trainer's child epoch lines at least this far apart
   DataConfig data;
   NetworkConfig network;
   TrainConfig train;

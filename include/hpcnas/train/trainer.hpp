@@ -31,11 +31,24 @@ model::NetworkOptions child_network_options(const config::NetworkConfig& network
 /// RUN.weights/<evaluation id>.pt.
 std::string weights_path(const std::string& run_file, std::int64_t id);
 
+/// A child after one epoch of training: what a trainer's progress line shows.
+struct EpochProgress {
+  std::int64_t id = 0; ///< the evaluation
+  int epoch = 0;       ///< 0-based, of `epochs` (a promotion starts past 0)
+  int epochs = 0;
+  double loss = 0;     ///< mean training loss over the epoch's batches
+  double accuracy = 0; ///< training accuracy over the epoch's rows
+  double epoch_seconds = 0;
+};
+using EpochCallback = std::function<void(const EpochProgress&)>;
+
 /// Loads the data once (data::load_splits) and trains every child it is given. A request that
 /// continues an evaluation (EvalRequest::continues) starts from that evaluation's saved weights;
 /// with --scheduler asha every child below --max-epochs leaves its weights for a promotion.
-/// Throws data::DataError at construction when the data cannot be loaded.
-std::unique_ptr<Evaluator> make_training_evaluator(const config::SearchConfig& cfg, int rank);
+/// `on_epoch` (optional) hears of every epoch trained. Throws data::DataError at construction
+/// when the data cannot be loaded.
+std::unique_ptr<Evaluator> make_training_evaluator(const config::SearchConfig& cfg, int rank,
+                                                   EpochCallback on_epoch = {});
 
 /// A text child: the text classifier of a recurrent cell (model/text_classifier.hpp, sized by
 /// cfg.network's embedding and hidden) trained on `splits` by the loop that trains image children
@@ -43,7 +56,8 @@ std::unique_ptr<Evaluator> make_training_evaluator(const config::SearchConfig& c
 /// embedding too; FLOPs are not counted (0); latency is one forward of the split's longest text.
 EvalResult evaluate_text_child(const config::SearchConfig& cfg, const data::TextSplits& splits,
                                const space::RecurrentGenotype& genotype, const EvalRequest& request,
-                               int rank, const std::function<bool()>& interrupted);
+                               int rank, const std::function<bool()>& interrupted,
+                               const EpochCallback& on_epoch = {});
 
 /// The median of timed samples: the upper middle one of an even count, 0 when there are none.
 double median(std::vector<double> values);

@@ -176,11 +176,13 @@ public:
       return count_correct(net_->forward(tokens, lengths), val.labels.slice(0, start, end));
     });
   }
-  /// One text of the split's longest length (at most --max-tokens).
+  /// Texts of the split's longest length (at most --max-tokens) of words drawn from the
+  /// vocabulary, the unknown word included (a vocabulary may hold nothing else).
   double latency_ms(int batch, int repeats) override {
     net_->eval();
     const auto steps = splits_.train.tokens.size(1);
-    const auto tokens = torch::randint(2, static_cast<std::int64_t>(splits_.vocabulary.size()),
+    const auto tokens = torch::randint(data::Vocabulary::kUnknownId,
+                                       static_cast<std::int64_t>(splits_.vocabulary.size()),
                                        {std::max(batch, 1), steps}, torch::kLong);
     const auto lengths = torch::full({std::max(batch, 1)}, steps, torch::kLong);
     return median_forward_ms([&] { net_->forward(tokens, lengths); }, repeats);

@@ -11,19 +11,8 @@ using hpcnas::train::EvalStatus;
 
 namespace {
 
-/// Two classes of 40 texts of 8 words each, drawn from 6 words of their own and 6 shared ones.
-hpcnas::config::SearchConfig two_topics(const TextFolder& folder) {
-  const char* own[2][6] = {{"rain", "cloud", "wind", "storm", "snow", "fog"},
-                           {"goal", "match", "team", "score", "coach", "league"}};
-  const char* shared[6] = {"the", "a", "today", "again", "very", "news"};
-  for (int i = 0; i < 40; ++i) {
-    for (int cls = 0; cls < 2; ++cls) {
-      std::string text;
-      for (int w = 0; w < 8; ++w)
-        text += std::string(w % 2 == 0 ? own[cls][(i + w) % 6] : shared[(i * 5 + w) % 6]) + " ";
-      folder.write(cls == 0 ? "weather" : "sport", i, text);
-    }
-  }
+/// A small text classifier trained on `folder` (a text-folder dataset).
+hpcnas::config::SearchConfig text_config(const TextFolder& folder) {
   hpcnas::config::SearchConfig cfg;
   cfg.data.dataset = "text-folder";
   cfg.data.data_dir = folder.str();
@@ -37,6 +26,22 @@ hpcnas::config::SearchConfig two_topics(const TextFolder& folder) {
   cfg.train.min_learning_rate = 0.01;
   cfg.train.latency_repeats = 2;
   return cfg;
+}
+
+/// Two classes of 40 texts of 8 words each, drawn from 6 words of their own and 6 shared ones.
+hpcnas::config::SearchConfig two_topics(const TextFolder& folder) {
+  const char* own[2][6] = {{"rain", "cloud", "wind", "storm", "snow", "fog"},
+                           {"goal", "match", "team", "score", "coach", "league"}};
+  const char* shared[6] = {"the", "a", "today", "again", "very", "news"};
+  for (int i = 0; i < 40; ++i) {
+    for (int cls = 0; cls < 2; ++cls) {
+      std::string text;
+      for (int w = 0; w < 8; ++w)
+        text += std::string(w % 2 == 0 ? own[cls][(i + w) % 6] : shared[(i * 5 + w) % 6]) + " ";
+      folder.write(cls == 0 ? "weather" : "sport", i, text);
+    }
+  }
+  return text_config(folder);
 }
 
 hpcnas::train::EvalRequest request(std::int64_t id) {
@@ -85,4 +90,21 @@ TEST_CASE("a text child stops with the statuses of an image child", "[train]") {
   const auto late =
       hpcnas::train::evaluate_text_child(cfg, splits, cell, request(0), 1, [] { return false; });
   CHECK(late.status == EvalStatus::kTimeout);
+}
+
+TEST_CASE("a text child trains when no word is frequent enough for the vocabulary", "[train]") {
+  TextFolder folder;
+  for (int i = 0; i < 8; ++i) {
+    folder.write("a", i, "only" + std::to_string(i));
+    folder.write("b", i, "once" + std::to_string(i));
+  }
+  auto cfg = text_config(folder);
+  cfg.train.epochs = 1;
+  const auto splits = hpcnas::data::load_text_splits(cfg.data);
+  REQUIRE(splits.vocabulary.size() == 2); // padding and unknown only
+  const auto result = hpcnas::train::evaluate_text_child(
+      cfg, splits, hpcnas::space::darts_v2_recurrent(), request(0), 1, [] { return false; });
+  INFO(result.message);
+  CHECK(result.status == EvalStatus::kOk);
+  CHECK(result.latency_ms > 0);
 }

@@ -344,8 +344,12 @@ OptionList with_options_added_since(const OptionList& run_file) {
 std::string defining_differences(const OptionList& run_file, const OptionList& resolved) {
   const std::map<std::string, std::string> now(resolved.begin(), resolved.end());
   std::string differences;
-  for (const auto& [name, value] : with_options_added_since(run_file)) {
-    if (!is_search_defining(name))
+  const OptionList completed = with_options_added_since(run_file); // the added ones last
+  for (std::size_t i = 0; i < completed.size(); ++i) {
+    const auto& [name, value] = completed[i];
+    // An option added since the run was made counts for the commands that have it only.
+    const bool added = i >= run_file.size();
+    if (!is_search_defining(name) || (added && now.count(name) == 0))
       continue;
     const auto it = now.find(name);
     const std::string current = it == now.end() ? "(unset)" : it->second;

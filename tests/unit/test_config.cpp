@@ -178,3 +178,20 @@ TEST_CASE("an option holding a %word% placeholder is refused, not parsed forever
   CHECK_NOTHROW(parse_search({"--out", "100%.h5"}));
   std::remove(path.c_str());
 }
+
+TEST_CASE("options added since a run file was written keep the run's behaviour", "[config]") {
+  // A search made before --q-lambda and --scheduler existed.
+  const OptionList old_search = {{"strategy", "qlearning"}, {"seed", "3"}};
+  const auto completed = with_options_added_since(old_search);
+  const auto resumed = parse_search({}, completed).resolved;
+  CHECK(defining_differences(old_search, resumed).find("--q-lambda") == std::string::npos);
+  CHECK(parse_search({}, completed).config.qlearning.lambda == 0);
+  CHECK_THAT(
+      defining_differences(old_search, parse_search({"--scheduler", "asha"}, completed).resolved),
+      Catch::Contains("--scheduler (run file none, now asha)"));
+  // A DARTS run file never had them: they are no difference for `darts`.
+  const OptionList darts_run = {{"seed", "3"}};
+  CHECK(
+      defining_differences(darts_run, parse_darts({}, with_options_added_since(darts_run)).resolved)
+          .empty());
+}

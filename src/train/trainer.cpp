@@ -78,22 +78,42 @@ double median_forward_ms(const std::function<void()>& forward, int repeats) {
   return median(times);
 }
 
-/// What differs between the children of the image and the text tasks: the network, how a batch
-/// of training rows is fed to it, validation and the latency input. The training loop is shared.
+/// What differs between the children of the image and the text tasks: the network, how rows of a
+/// split are fed to it, and the latency input. Training and validation are shared.
 class ChildTask {
 public:
   virtual ~ChildTask() = default;
   virtual torch::nn::Module& module() = 0;
-  virtual std::int64_t train_size() const = 0;
   virtual const torch::Tensor& train_labels() const = 0;
-  /// Cross-entropy of the training rows `index` and their logits, the backward done; the loss is
-  /// not yet checked.
-  virtual std::pair<torch::Tensor, torch::Tensor> forward_backward(const torch::Tensor& index) = 0;
-  virtual std::optional<double> validation_accuracy(std::int64_t batch,
-                                                    const std::function<bool()>& interrupted) = 0;
+  virtual const torch::Tensor& validation_labels() const = 0;
+  /// Logits of the training rows `index`.
+  virtual torch::Tensor train_logits(const torch::Tensor& index) = 0;
+  /// Logits of the validation rows [start, end).
+  virtual torch::Tensor validation_logits(std::int64_t start, std::int64_t end) = 0;
   virtual double latency_ms(int batch, int repeats) = 0;
   virtual std::int64_t flops() = 0;
 };
+
+/// Cross-entropy of the training rows `index` and their logits, the backward done; the loss is not
+/// yet checked.
+std::pair<torch::Tensor, torch::Tensor> forward_backward(ChildTask& child,
+                                                         const torch::Tensor& index) {
+  const auto logits = child.train_logits(index);
+  auto loss =
+      torch::nn::functional::cross_entropy(logits, child.train_labels().index_select(0, index));
+  loss.backward();
+  return {loss, logits};
+}
+
+std::optional<double> validation_accuracy(ChildTask& child, std::int64_t batch,
+                                          const std::function<bool()>& interrupted) {
+  child.module().eval();
+  const auto& labels = child.validation_labels();
+  return accuracy_over(
+      labels.size(0), batch, interrupted, [&](std::int64_t start, std::int64_t end) {
+        return count_correct(child.validation_logits(start, end), labels.slice(0, start, end));
+      });
+}
 
 class ImageChild : public ChildTask {
 public:
@@ -102,24 +122,13 @@ public:
       : splits_(splits),
         net_(genotype, child_network_options(network, splits.channels, splits.num_classes)) {}
   torch::nn::Module& module() override { return *net_; }
-  std::int64_t train_size() const override { return splits_.train.size(); }
   const torch::Tensor& train_labels() const override { return splits_.train.labels; }
-  std::pair<torch::Tensor, torch::Tensor> forward_backward(const torch::Tensor& index) override {
-    const auto x = model::to_channels_last(splits_.train.images.index_select(0, index));
-    const auto logits = net_->forward(x);
-    auto loss =
-        torch::nn::functional::cross_entropy(logits, splits_.train.labels.index_select(0, index));
-    loss.backward();
-    return {loss, logits};
+  const torch::Tensor& validation_labels() const override { return splits_.validation.labels; }
+  torch::Tensor train_logits(const torch::Tensor& index) override {
+    return net_->forward(model::to_channels_last(splits_.train.images.index_select(0, index)));
   }
-  std::optional<double> validation_accuracy(std::int64_t batch,
-                                            const std::function<bool()>& interrupted) override {
-    net_->eval();
-    const auto& val = splits_.validation;
-    return accuracy_over(val.size(), batch, interrupted, [&](std::int64_t start, std::int64_t end) {
-      const auto x = model::to_channels_last(val.images.slice(0, start, end));
-      return count_correct(net_->forward(x), val.labels.slice(0, start, end));
-    });
+  torch::Tensor validation_logits(std::int64_t start, std::int64_t end) override {
+    return net_->forward(model::to_channels_last(splits_.validation.images.slice(0, start, end)));
   }
   double latency_ms(int batch, int repeats) override {
     net_->eval();
@@ -152,29 +161,15 @@ public:
             const data::TextSplits& splits)
       : splits_(splits), net_(genotype, text_classifier_options(network, splits)) {}
   torch::nn::Module& module() override { return *net_; }
-  std::int64_t train_size() const override { return splits_.train.size(); }
   const torch::Tensor& train_labels() const override { return splits_.train.labels; }
-  std::pair<torch::Tensor, torch::Tensor> forward_backward(const torch::Tensor& index) override {
+  const torch::Tensor& validation_labels() const override { return splits_.validation.labels; }
+  torch::Tensor train_logits(const torch::Tensor& index) override {
     const auto& train = splits_.train;
-    // The batch is as long as its longest text, not the split's.
-    const auto lengths = train.lengths.index_select(0, index);
-    const auto tokens =
-        train.tokens.index_select(0, index).narrow(1, 0, lengths.max().item<std::int64_t>());
-    const auto logits = net_->forward(tokens, lengths);
-    auto loss = torch::nn::functional::cross_entropy(logits, train.labels.index_select(0, index));
-    loss.backward();
-    return {loss, logits};
+    return logits(train.tokens.index_select(0, index), train.lengths.index_select(0, index));
   }
-  std::optional<double> validation_accuracy(std::int64_t batch,
-                                            const std::function<bool()>& interrupted) override {
-    net_->eval();
+  torch::Tensor validation_logits(std::int64_t start, std::int64_t end) override {
     const auto& val = splits_.validation;
-    return accuracy_over(val.size(), batch, interrupted, [&](std::int64_t start, std::int64_t end) {
-      const auto lengths = val.lengths.slice(0, start, end);
-      const auto tokens =
-          val.tokens.slice(0, start, end).narrow(1, 0, lengths.max().item<std::int64_t>());
-      return count_correct(net_->forward(tokens, lengths), val.labels.slice(0, start, end));
-    });
+    return logits(val.tokens.slice(0, start, end), val.lengths.slice(0, start, end));
   }
   /// Texts of the split's longest length (at most --max-tokens) of words drawn from the
   /// vocabulary, the unknown word included (a vocabulary may hold nothing else).
@@ -191,6 +186,11 @@ public:
   std::int64_t flops() override { return 0; }
 
 private:
+  /// A batch is cut to its longest text, not the split's.
+  torch::Tensor logits(const torch::Tensor& tokens, const torch::Tensor& lengths) {
+    return net_->forward(tokens.narrow(1, 0, lengths.max().item<std::int64_t>()), lengths);
+  }
+
   const data::TextSplits& splits_;
   model::TextClassifier net_;
 };
@@ -243,7 +243,7 @@ void train_child(ChildTask& child, const config::SearchConfig& cfg, const EvalRe
   result.params = model::count_parameters(child.module());
   result.flops = child.flops();
 
-  const std::int64_t n = child.train_size();
+  const std::int64_t n = child.train_labels().size(0);
   const std::int64_t batch = std::max(tc.batch_size, 1);
   // A last batch of one row cannot be batch-normalised in training mode: drop it.
   std::int64_t steps_per_epoch = n / batch + (n % batch >= 2 ? 1 : 0);
@@ -292,7 +292,7 @@ void train_child(ChildTask& child, const config::SearchConfig& cfg, const EvalRe
       }
       sgd.zero_grad();
       const auto index = perm.slice(0, s * batch, std::min(n, (s + 1) * batch));
-      const auto [loss, logits] = child.forward_backward(index);
+      const auto [loss, logits] = forward_backward(child, index);
       const double value = loss.item<double>();
       if (!std::isfinite(value)) {
         result.status = EvalStatus::kDiverged;
@@ -315,7 +315,7 @@ void train_child(ChildTask& child, const config::SearchConfig& cfg, const EvalRe
   result.train_seconds = seconds_since(start);
   if (scheduler.asha() && epochs < scheduler.max_epochs)
     save_weights(weights_path(cfg.out, request.id), child.module(), sgd);
-  const auto accuracy = child.validation_accuracy(std::max(tc.batch_size, 256), interrupted);
+  const auto accuracy = validation_accuracy(child, std::max(tc.batch_size, 256), interrupted);
   if (!accuracy) {
     result.status = EvalStatus::kInterrupted;
     result.message = "interrupted during validation";

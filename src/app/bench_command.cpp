@@ -44,7 +44,7 @@ int bench_proxies(const comm::MpiContext& ctx, const config::BenchConfig& cfg) {
     std::printf("%lld %.4f", static_cast<long long>(r.id), r.val_accuracy);
     for (std::size_t p = 0; p < proxies.size(); ++p) {
       const auto start = std::chrono::steady_clock::now();
-      const double score = train::proxy_score(proxies[p], r.genotype, options, images,
+      const double score = train::proxy_score(proxies[p], r.genotype.image(), options, images,
                                               train::evaluation_seed(run.seed, r.id));
       seconds[p].push_back(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

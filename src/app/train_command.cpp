@@ -158,8 +158,10 @@ store::TrainSource resolve_source(const config::FinalTrainConfig& cfg) {
     source.genotype = picked.genotype.to_string();
     source.source_run = std::filesystem::absolute(cfg.from).string();
     source.source_seconds = picked.source_seconds;
+  } else if (!cfg.baseline.empty()) {
+    source.genotype = cfg.baseline;
   } else {
-    source.genotype = space::Genotype::parse(cfg.genotype).to_string();
+    source.genotype = space::Architecture::parse(cfg.genotype).to_string();
   }
   return source;
 }
@@ -182,14 +184,18 @@ int run_train(const comm::MpiContext& ctx, const config::Parsed<config::FinalTra
     if (cfg.resume.empty() && !cfg.from.empty())
       verify_run_file(ctx, cfg.from); // --resume's file was verified with its options
     store::TrainSource source = resolve_source(cfg);
-    const auto genotype = space::Genotype::parse(source.genotype);
-    training = std::make_unique<retrain::FinalTraining>(cfg, genotype, *host,
+    const auto model = retrain::TrainedModel::parse(source.genotype);
+    training = std::make_unique<retrain::FinalTraining>(cfg, model, *host,
                                                         gpu_tensors ? *gpu_tensors : *host);
     source.parameters = training->parameters();
     if (ctx.is_controller()) {
       recorder = std::make_unique<TrainRecorder>(cfg, attrs, source);
       std::cout << "[hpcnas] train: " << source.genotype << "\n[hpcnas] " << source.parameters
-                << " parameters, C=" << cfg.network.channels << " layers=" << cfg.network.layers
+                << " parameters, "
+                << (model.is_text() ? "embedding=" + std::to_string(cfg.network.embedding) +
+                                          " hidden=" + std::to_string(cfg.network.hidden)
+                                    : "C=" + std::to_string(cfg.network.channels) +
+                                          " layers=" + std::to_string(cfg.network.layers))
                 << " epochs=" << cfg.epochs << " batch=" << cfg.batch_size
                 << " ranks=" << ctx.size() << " device=" << cfg.device
                 << " dataset=" << cfg.data.dataset << " run file=" << cfg.out << std::endl;

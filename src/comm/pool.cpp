@@ -54,7 +54,7 @@ std::vector<char> pack_request(const train::EvalRequest& request) {
   space::ByteWriter w;
   w.put(request.id);
   w.put(request.seed);
-  w.put_genotype(request.genotype);
+  w.put_architecture(request.genotype);
   w.put(request.epochs);
   w.put(request.from_epochs);
   w.put(request.continues);
@@ -66,7 +66,7 @@ train::EvalRequest unpack_request(const std::vector<char>& bytes) {
   train::EvalRequest request;
   request.id = r.get<std::int64_t>();
   request.seed = r.get<std::uint64_t>();
-  request.genotype = r.get_genotype();
+  request.genotype = r.get_architecture();
   request.epochs = r.get<int>();
   request.from_epochs = r.get<int>();
   request.continues = r.get<std::int64_t>();
@@ -79,8 +79,8 @@ std::vector<char> pack_result(const train::EvalResult& result) {
   space::ByteWriter w;
   train::EvalResult::fields(result, [&w](const char*, const auto& field) {
     using T = std::decay_t<decltype(field)>;
-    if constexpr (std::is_same_v<T, space::Genotype>)
-      w.put_genotype(field);
+    if constexpr (std::is_same_v<T, space::Architecture>)
+      w.put_architecture(field);
     else if constexpr (std::is_same_v<T, std::string>)
       w.put_string(field);
     else
@@ -94,8 +94,8 @@ train::EvalResult unpack_result(const std::vector<char>& bytes) {
   train::EvalResult result;
   train::EvalResult::fields(result, [&r](const char*, auto& field) {
     using T = std::decay_t<decltype(field)>;
-    if constexpr (std::is_same_v<T, space::Genotype>)
-      field = r.get_genotype();
+    if constexpr (std::is_same_v<T, space::Architecture>)
+      field = r.get_architecture();
     else if constexpr (std::is_same_v<T, std::string>)
       field = r.get_string();
     else

@@ -25,13 +25,29 @@ template <typename T> po::typed_value<T>* bound(T* target) {
 void add_data_options(po::options_description& all, DataConfig& cfg) {
   po::options_description d("Data");
   auto add = d.add_options();
-  add("dataset", bound(&cfg.dataset), "fashion-mnist | mnist | cifar10 | synthetic");
+  add("dataset", bound(&cfg.dataset),
+      "fashion-mnist | mnist | cifar10 | synthetic (search also: spamassassin | text-folder)");
   add("data-dir", bound(&cfg.data_dir),
       "folder of the dataset files (empty: the dataset's default)");
   add("val-size", bound(&cfg.val_size), "training images held out as the validation split");
   add("train-subset", bound(&cfg.train_subset), "train children on this many images (0: all)");
   add("val-subset", bound(&cfg.val_subset), "validate children on this many images (0: all)");
   add("split-seed", bound(&cfg.split_seed), "seed of the train/validation split");
+  all.add(d);
+}
+
+/// Text datasets and the text classifier of a recurrent cell (`hpcnas search` on a corpus).
+void add_text_options(po::options_description& all, DataConfig& data, NetworkConfig& network) {
+  po::options_description d("Text data and recurrent cells (--dataset spamassassin | text-folder)");
+  auto add = d.add_options();
+  add("max-tokens", bound(&data.max_tokens), "tokens read from the start of each text");
+  add("vocab-size", bound(&data.vocab_size),
+      "vocabulary ids, padding and unknown included (the training split's most frequent words)");
+  add("val-fraction", bound(&data.val_fraction), "share of each class held out for validation");
+  add("test-fraction", bound(&data.test_fraction), "share of each class held out for the test");
+  add("rnn-nodes", bound(&network.rnn_nodes), "nodes of a recurrent cell (node 0 not counted)");
+  add("embedding", bound(&network.embedding), "token embedding width");
+  add("hidden", bound(&network.hidden), "hidden state width of the recurrent cell");
   all.add(d);
 }
 
@@ -175,6 +191,17 @@ std::string value_text(const boost::any& v) {
 void require(bool ok, const std::string& message) {
   if (!ok)
     throw ConfigError(message);
+}
+
+void require_text_options(const DataConfig& data, const NetworkConfig& network) {
+  require(data.max_tokens >= 1, "--max-tokens must be at least 1");
+  require(data.vocab_size >= 3, "--vocab-size must be at least 3 (padding, unknown and a word)");
+  require(data.val_fraction > 0 && data.test_fraction >= 0 &&
+              data.val_fraction + data.test_fraction < 1,
+          "--val-fraction must be positive, --test-fraction not negative, and their sum below 1");
+  require(network.rnn_nodes >= 1 && network.rnn_nodes <= 64, "--rnn-nodes must be in 1..64");
+  require(network.embedding >= 1, "--embedding must be at least 1");
+  require(network.hidden >= 1, "--hidden must be at least 1");
 }
 
 void require_one_of(const std::string& option, const std::string& value,
@@ -401,6 +428,7 @@ Parsed<SearchConfig> parse_search(const std::vector<std::string>& args, const Op
   options.add(checkpoints);
   add_data_options(options, cfg.data);
   add_network_options(options, cfg.network);
+  add_text_options(options, cfg.data, cfg.network);
   add_train_options(options, cfg.train);
   add_reward_options(options, cfg.reward);
   add_surrogate_options(options, cfg.surrogate);
@@ -438,7 +466,18 @@ Parsed<SearchConfig> parse_search(const std::vector<std::string>& args, const Op
           "--max-epochs must be at least --min-epochs");
   require(cfg.scheduler.eta >= 2, "--eta must be at least 2");
   require_one_of("evaluator", cfg.evaluator, {"train", "surrogate"});
-  require_one_of("dataset", cfg.data.dataset, {"fashion-mnist", "mnist", "cifar10", "synthetic"});
+  require_one_of("dataset", cfg.data.dataset,
+                 {"fashion-mnist", "mnist", "cifar10", "synthetic", "spamassassin", "text-folder"});
+  require_text_options(cfg.data, cfg.network);
+  if (is_text_dataset(cfg.data.dataset)) {
+    require(
+        cfg.evaluator == "train",
+        "--evaluator surrogate imitates image cells only; a text dataset needs --evaluator train");
+    require(cfg.prefilter.proxy == "none",
+            "--prefilter scores image cells only; a text dataset needs --prefilter none");
+    require(cfg.data.dataset != "text-folder" || !cfg.data.data_dir.empty(),
+            "--dataset text-folder needs --data-dir DIR (DIR/<class>/*.txt)");
+  }
   require_one_of("reward", cfg.reward.kind, {"accuracy", "latency", "params"});
   require(cfg.budget >= 1, "--budget must be at least 1 (got " + std::to_string(cfg.budget) + ")");
   require(cfg.checkpoint_every >= 1, "--checkpoint-every must be at least 1");
@@ -650,6 +689,8 @@ Parsed<FinalTrainConfig> parse_train(const std::vector<std::string>& args, const
   add_model("from", bound(&cfg.from),
             "or: a search or darts run file; its best genotype (darts: of the last epoch)");
   add_model("pick", bound(&cfg.pick), "--from a search run file: best (by reward) or an id");
+  add_model("baseline", bound(&cfg.baseline),
+            "or, on a text dataset: lstm | gru, a plain LSTM or GRU in the cell's place");
   options.add(model);
   po::options_description run("Final training (DARTS's evaluation protocol)");
   auto add = run.add_options();
@@ -690,7 +731,8 @@ Parsed<FinalTrainConfig> parse_train(const std::vector<std::string>& args, const
   options.add(checkpoints);
   po::options_description data("Data");
   auto add_data = data.add_options();
-  add_data("dataset", bound(&cfg.data.dataset), "fashion-mnist | mnist | cifar10 | synthetic");
+  add_data("dataset", bound(&cfg.data.dataset),
+           "fashion-mnist | mnist | cifar10 | synthetic | spamassassin | text-folder");
   add_data("data-dir", bound(&cfg.data.data_dir),
            "folder of the dataset files (empty: the dataset's default)");
   add_data("holdout", bound(&cfg.holdout),
@@ -700,13 +742,28 @@ Parsed<FinalTrainConfig> parse_train(const std::vector<std::string>& args, const
   add_data("split-seed", bound(&cfg.data.split_seed), "seed of the holdout permutation");
   options.add(data);
   add_network_options(options, cfg.network);
+  add_text_options(options, cfg.data, cfg.network);
   parse_into(out, options, args, base);
   if (out.help)
     return out;
 
-  require(cfg.genotype.empty() != cfg.from.empty() || !cfg.resume.empty(),
-          "give exactly one of --genotype and --from");
-  require_one_of("dataset", cfg.data.dataset, {"fashion-mnist", "mnist", "cifar10", "synthetic"});
+  const int sources = !cfg.genotype.empty() + !cfg.from.empty() + !cfg.baseline.empty();
+  require(sources == 1 || (!cfg.resume.empty() && sources == 0),
+          "give exactly one of --genotype, --from and --baseline");
+  require_one_of("dataset", cfg.data.dataset,
+                 {"fashion-mnist", "mnist", "cifar10", "synthetic", "spamassassin", "text-folder"});
+  require_text_options(cfg.data, cfg.network);
+  if (!cfg.baseline.empty())
+    require_one_of("baseline", cfg.baseline, {"lstm", "gru"});
+  if (is_text_dataset(cfg.data.dataset)) {
+    require(cfg.export_path.empty(), "--export: ONNX export of text classifiers is not supported");
+    require(cfg.holdout == 0,
+            "--holdout is for image datasets; a text dataset's holdout is its validation split");
+    require(cfg.data.dataset != "text-folder" || !cfg.data.data_dir.empty(),
+            "--dataset text-folder needs --data-dir DIR (DIR/<class>/*.txt)");
+  } else {
+    require(cfg.baseline.empty(), "--baseline needs a text dataset (spamassassin, text-folder)");
+  }
   require(cfg.epochs >= 1, "--epochs must be at least 1");
   require(cfg.batch_size >= 2, "--batch-size must be at least 2");
   require(cfg.accumulate >= 1, "--accumulate must be at least 1");

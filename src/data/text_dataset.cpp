@@ -35,10 +35,6 @@ std::vector<std::int64_t> first(std::vector<std::int64_t> indices, int subset, c
 
 } // namespace
 
-bool is_text_dataset(const std::string& dataset) {
-  return dataset == "spamassassin" || dataset == "text-folder";
-}
-
 TextDataset encode_texts(const std::vector<TextDocument>& documents,
                          const std::vector<std::int64_t>& indices, const Vocabulary& vocabulary,
                          int max_tokens) {

@@ -11,10 +11,10 @@
 
 #include "augment.hpp"
 #include "hpcnas/data/dataset.hpp"
-#include "hpcnas/deploy/onnx_export.hpp"
 #include "hpcnas/model/network.hpp"
 #include "hpcnas/space/hash.hpp"
 #include "hpcnas/train/flat_sgd.hpp"
+#include "training_task.hpp"
 
 namespace hpcnas::retrain {
 
@@ -80,14 +80,32 @@ struct EpochPlan {
 
 } // namespace
 
+TrainedModel TrainedModel::baseline(const std::string& kind) {
+  if (kind != "lstm" && kind != "gru")
+    throw std::invalid_argument("baseline '" + kind + "' is not one of: lstm, gru");
+  TrainedModel model;
+  model.baseline_ = kind;
+  return model;
+}
+
+TrainedModel TrainedModel::parse(const std::string& text) {
+  if (text == "lstm" || text == "gru")
+    return baseline(text);
+  return space::Architecture::parse(text);
+}
+
+const space::Architecture& TrainedModel::architecture() const {
+  if (is_baseline())
+    throw std::logic_error("a " + baseline_ + " baseline has no architecture");
+  return architecture_;
+}
+
 struct FinalTraining::Impl {
   config::FinalTrainConfig cfg;
   comm::Collective& host;      ///< bookkeeping, flags and saved state, in host memory
   comm::TimedCollective timed; ///< gradients and parameters, in the memory of `device`
   torch::Device device;
-  data::FinalData data;
-  AugmentOptions augment_options;
-  model::Network net{nullptr};
+  std::unique_ptr<TrainingTask> task;
   std::unique_ptr<train::FlatSgd> sgd;
   std::vector<std::pair<std::string, torch::Tensor>> statistics; ///< BatchNorm running stats
   bool started = false;
@@ -104,8 +122,8 @@ struct FinalTraining::Impl {
     p.epoch = epoch;
     const std::uint64_t seed =
         space::splitmix64(cfg.seed ^ space::splitmix64(static_cast<std::uint64_t>(epoch) + 1));
-    p.order = data::split_permutation(data.train.size(), seed);
-    p.steps = data.train.size() / cfg.batch_size;
+    p.order = data::split_permutation(task->train_size(), seed);
+    p.steps = task->train_size() / cfg.batch_size;
     if (cfg.steps_per_epoch > 0)
       p.steps = std::min<std::int64_t>(p.steps, cfg.steps_per_epoch);
     p.learning_rate = train::cosine_lr(cfg.learning_rate, cfg.min_learning_rate, epoch, cfg.epochs);
@@ -169,25 +187,15 @@ struct FinalTraining::Impl {
       std::vector<std::uint64_t> keys;
       for (std::int64_t i = begin; i < end; ++i)
         keys.push_back(image_key(cfg.seed, p.epoch, b, i));
-      const auto index = torch::tensor(rows, torch::kLong);
-      const auto x =
-          augment(data.train.images.index_select(0, index).contiguous(), keys, augment_options)
-              .to(device);
-      const auto y = data.train.labels.index_select(0, index).to(device);
-      auto keep = drop_path_keep(keys, net->cells(), space::kEdgesPerCell, p.drop_path);
-      if (keep.defined())
-        keep = keep.to(device);
-      const auto out = net->forward_train(x, keep);
-      auto loss = torch::nn::functional::cross_entropy(out.logits, y);
-      if (out.auxiliary_logits.defined())
-        loss = loss +
-               cfg.auxiliary_weight * torch::nn::functional::cross_entropy(out.auxiliary_logits, y);
+      const TrainRows out = task->train(rows, keys, p.drop_path);
       // The mean over the micro-batch, weighted by its share: the sum is the global mean.
       const double share = static_cast<double>(end - begin) / static_cast<double>(batch);
-      (loss * share).backward();
+      (out.loss * share).backward();
       const double n = static_cast<double>(end - begin);
-      sums[0] += torch::nn::functional::cross_entropy(out.logits.detach(), y).item<double>() * n;
-      sums[1] += static_cast<double>(out.logits.argmax(1).eq(y).sum().item<std::int64_t>());
+      sums[0] +=
+          torch::nn::functional::cross_entropy(out.logits.detach(), out.labels).item<double>() * n;
+      sums[1] +=
+          static_cast<double>(out.logits.argmax(1).eq(out.labels).sum().item<std::int64_t>());
       sums[2] += n;
     }
     auto& grads = sgd->grads();
@@ -197,26 +205,25 @@ struct FinalTraining::Impl {
     return sums;
   }
 
-  /// Loss, accuracy and confusion on `set`, BatchNorm statistics of rank 0; rank r evaluates
-  /// images r, r + N, ...
-  Evaluation evaluate(const data::Dataset& set) {
+  /// Loss, accuracy and confusion on `split`, BatchNorm statistics of rank 0; rank r evaluates
+  /// rows r, r + N, ...
+  Evaluation evaluate(Split split) {
     for (auto& [name, buffer] : statistics)
       broadcast_tensor(buffer);
-    const int classes = data.num_classes;
+    const int classes = task->classes();
     std::vector<double> sums(3 + static_cast<std::size_t>(classes * classes), 0.0);
-    net->eval();
+    task->module().eval();
     {
       torch::NoGradGuard no_grad;
       std::vector<std::int64_t> mine;
-      for (std::int64_t i = host.rank(); i < set.size(); i += host.size())
+      for (std::int64_t i = host.rank(); i < task->size(split); i += host.size())
         mine.push_back(i);
       for (std::size_t first = 0; first < mine.size(); first += kEvalBatch) {
         const std::size_t last = std::min(mine.size(), first + kEvalBatch);
         const auto index = torch::tensor(
             std::vector<std::int64_t>(mine.begin() + first, mine.begin() + last), torch::kLong);
-        const auto x = set.images.index_select(0, index).to(device);
-        const auto y = set.labels.index_select(0, index);
-        const auto logits = net->forward(x).to(torch::kCPU);
+        const auto y = task->labels(split, index);
+        const auto logits = task->logits(split, index);
         sums[0] +=
             torch::nn::functional::cross_entropy(
                 logits, y, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
@@ -231,14 +238,14 @@ struct FinalTraining::Impl {
         sums[2] += static_cast<double>(y.size(0));
       }
     }
-    net->train();
+    task->module().train();
     host.allreduce_sum(sums.data(), sums.size(), comm::DataType::kFloat64);
     return {sums[0], sums[1], sums[2], std::vector<double>(sums.begin() + 3, sums.end())};
   }
 
   TestResults test_results(const Evaluation& e) const {
     TestResults r;
-    r.classes = data.num_classes;
+    r.classes = task->classes();
     for (double c : e.confusion)
       r.confusion.push_back(static_cast<std::int64_t>(c));
     r.loss = e.loss();
@@ -256,12 +263,12 @@ struct FinalTraining::Impl {
     row.drop_path = p.drop_path;
     row.train_loss = progress.count > 0 ? progress.loss_sum / progress.count : 0;
     row.train_accuracy = progress.count > 0 ? progress.correct / progress.count : 0;
-    const Evaluation test = evaluate(data.test);
+    const Evaluation test = evaluate(Split::kTest);
     row.test_loss = test.loss();
     row.test_accuracy = test.accuracy();
     last_test = test_results(test);
-    if (data.holdout.size() > 0) {
-      const Evaluation holdout = evaluate(data.holdout);
+    if (task->size(Split::kHoldout) > 0) {
+      const Evaluation holdout = evaluate(Split::kHoldout);
       row.holdout_loss = holdout.loss();
       row.holdout_accuracy = holdout.accuracy();
     }
@@ -276,44 +283,36 @@ struct FinalTraining::Impl {
   }
 };
 
-FinalTraining::FinalTraining(const config::FinalTrainConfig& cfg, const space::Genotype& genotype,
+FinalTraining::FinalTraining(const config::FinalTrainConfig& cfg, const TrainedModel& model,
                              comm::Collective& host, comm::Collective& tensors)
     : impl_(std::make_unique<Impl>(cfg, host, tensors)) {
   if (cfg.threads > 0)
     torch::set_num_threads(cfg.threads);
   auto& s = *impl_;
-  s.data = data::load_final_data(cfg.data, cfg.holdout);
+  const bool text_data = config::is_text_dataset(cfg.data.dataset);
+  if (model.is_text() != text_data)
+    throw std::invalid_argument(
+        std::string(model.is_text() ? "a recurrent cell or baseline trains on a text dataset"
+                                    : "an image genotype trains on an image dataset") +
+        ", not on --dataset " + cfg.data.dataset);
+  s.task = text_data ? make_text_task(cfg, model, s.device)
+                     : make_image_task(cfg, model.architecture().image(), s.device);
   const std::int64_t parts = static_cast<std::int64_t>(host.size()) * cfg.accumulate;
   if (cfg.batch_size < 2 * parts)
     throw std::invalid_argument("--batch-size " + std::to_string(cfg.batch_size) +
                                 " leaves fewer than 2 images per micro-batch at ranks x "
                                 "--accumulate = " +
                                 std::to_string(parts) + " (BatchNorm needs 2)");
-  if (s.data.train.size() < cfg.batch_size)
-    throw std::invalid_argument("the training set has " + std::to_string(s.data.train.size()) +
-                                " images, fewer than --batch-size " +
+  if (s.task->train_size() < cfg.batch_size)
+    throw std::invalid_argument("the training set has " + std::to_string(s.task->train_size()) +
+                                " " + s.task->rows_name() + ", fewer than --batch-size " +
                                 std::to_string(cfg.batch_size));
-  for (const auto& stats : s.data.statistics)
-    s.augment_options.black.push_back(static_cast<float>(-stats.mean / stats.stdev));
-  s.augment_options.crop_padding = cfg.crop_padding;
-  s.augment_options.flip = cfg.flip;
-  s.augment_options.cutout = cfg.cutout;
-
-  torch::manual_seed(cfg.seed);
-  model::NetworkOptions options;
-  options.in_channels = s.data.channels;
-  options.num_classes = s.data.num_classes;
-  options.channels = cfg.network.channels;
-  options.layers = cfg.network.layers;
-  options.stem_multiplier = cfg.network.stem_multiplier;
-  options.auxiliary_head = cfg.auxiliary_weight > 0;
-  options.image_size = s.data.height;
-  s.net = model::Network(genotype, options);
-  s.net->train();
-  s.net->to(s.device);
-  s.sgd = std::make_unique<train::FlatSgd>(s.net->parameters(), cfg.momentum, cfg.weight_decay,
+  torch::nn::Module& net = s.task->module();
+  net.train();
+  net.to(s.device);
+  s.sgd = std::make_unique<train::FlatSgd>(net.parameters(), cfg.momentum, cfg.weight_decay,
                                            cfg.grad_clip);
-  for (const auto& item : s.net->named_buffers())
+  for (const auto& item : net.named_buffers())
     s.statistics.emplace_back(item.key(), item.value());
   s.begin_segment();
 }
@@ -390,42 +389,11 @@ TestResults FinalTraining::test() {
   s.start();
   if (s.last_test && s.position.epoch >= s.cfg.epochs)
     return *s.last_test;
-  return s.test_results(s.evaluate(s.data.test));
+  return s.test_results(s.evaluate(Split::kTest));
 }
 
 ExportSample FinalTraining::export_onnx(const std::string& path, int images) {
-  auto& s = *impl_;
-  deploy::OnnxInput input;
-  input.channels = s.data.channels;
-  input.height = s.data.height;
-  input.width = s.data.width;
-  input.classes = s.data.num_classes;
-  for (const auto& stats : s.data.statistics) {
-    input.mean.push_back(stats.mean / 255.0);
-    input.stdev.push_back(stats.stdev / 255.0);
-  }
-  s.net->eval();
-  deploy::export_onnx(s.net, input, path);
-
-  // The check sample: test images as the model takes them, and hpcnas's logits of exactly them.
-  ExportSample sample;
-  sample.onnx_path = path;
-  const auto n = std::min<std::int64_t>(images, s.data.test.size());
-  const std::vector<std::int64_t> shape{1, input.channels, 1, 1};
-  const auto mean = torch::tensor(input.mean, torch::kFloat64).to(torch::kFloat32).view(shape);
-  const auto stdev = torch::tensor(input.stdev, torch::kFloat64).to(torch::kFloat32).view(shape);
-  const auto raw = (s.data.test.images.slice(0, 0, n) * stdev + mean).contiguous();
-  torch::Tensor logits;
-  {
-    torch::NoGradGuard no_grad;
-    logits = s.net->forward(((raw - mean) / stdev).to(s.device)).to(torch::kCPU).contiguous();
-  }
-  s.net->train();
-  sample.image_shape = raw.sizes().vec();
-  sample.images.assign(raw.data_ptr<float>(), raw.data_ptr<float>() + raw.numel());
-  sample.logits_shape = logits.sizes().vec();
-  sample.logits.assign(logits.data_ptr<float>(), logits.data_ptr<float>() + logits.numel());
-  return sample;
+  return impl_->task->export_onnx(path, images);
 }
 
 std::vector<char> FinalTraining::save_state() const {
@@ -495,7 +463,9 @@ void FinalTraining::resume(const std::vector<char>& state_on_root) {
 
 Position FinalTraining::position() const { return impl_->position; }
 
-std::int64_t FinalTraining::parameters() const { return model::count_parameters(*impl_->net); }
+std::int64_t FinalTraining::parameters() const {
+  return model::count_parameters(impl_->task->module());
+}
 
 std::vector<double> FinalTraining::flat_weights() const {
   return to_vector(impl_->sgd->packed(impl_->sgd->params()));

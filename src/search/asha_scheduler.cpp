@@ -19,8 +19,8 @@ std::vector<int> asha_rungs(int min_epochs, int max_epochs, int eta) {
   return rungs;
 }
 
-AshaScheduler::AshaScheduler(std::vector<int> rungs, int eta)
-    : rungs_(std::move(rungs)), eta_(eta), members_(rungs_.size()) {
+AshaScheduler::AshaScheduler(std::vector<int> rungs, int eta, space::SearchSpace space)
+    : rungs_(std::move(rungs)), eta_(eta), space_(space), members_(rungs_.size()) {
   if (rungs_.empty() || eta_ < 2)
     throw std::invalid_argument("asha: need at least one rung and eta >= 2");
 }
@@ -53,7 +53,7 @@ std::optional<Promotion> AshaScheduler::promote() {
   return std::nullopt;
 }
 
-void AshaScheduler::record(std::int64_t id, const space::Genotype& genotype, int rung,
+void AshaScheduler::record(std::int64_t id, const space::Architecture& genotype, int rung,
                            double reward, bool ok) {
   if (rung < 0 || rung >= static_cast<int>(rungs_.size()))
     throw std::out_of_range("asha: no rung " + std::to_string(rung));
@@ -113,7 +113,7 @@ void AshaScheduler::load_state(const std::string& state) {
         std::istringstream fields(encoding);
         for (std::string v; std::getline(fields, v, ',');)
           values.push_back(std::stoi(v));
-        m.genotype = space::Genotype::decode(values);
+        m.genotype = space_.decode(values);
       } catch (const std::exception& e) {
         fail(std::string("damaged genotype: ") + e.what());
       }

@@ -11,7 +11,7 @@ Dispatcher::Dispatcher(Strategy& strategy, std::int64_t budget, std::uint64_t ru
     : strategy_(strategy), budget_(budget), run_seed_(run_seed), prefilter_(std::move(prefilter)),
       epochs_(fidelity.epochs) {
   if (!fidelity.rungs.empty())
-    scheduler_.emplace(fidelity.rungs, fidelity.eta);
+    scheduler_.emplace(fidelity.rungs, fidelity.eta, strategy.space());
 }
 
 train::EvalRequest Dispatcher::request(std::int64_t id, const Outstanding& entry) const {
@@ -64,7 +64,7 @@ Outstanding Dispatcher::propose() {
   std::vector<Outstanding> drawn;
   std::size_t best = 0;
   for (int i = 0; i < std::max(1, prefilter_.candidates); ++i) {
-    space::Genotype genotype = strategy_.propose();
+    space::Architecture genotype = strategy_.propose();
     const double score = prefilter_.score(genotype);
     drawn.push_back({std::move(genotype), score});
     if (score > drawn[best].proxy_score ||

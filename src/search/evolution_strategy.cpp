@@ -51,21 +51,22 @@ void write_population(std::ostream& out, const std::deque<Member>& population) {
   out.precision(precision);
 }
 
-std::deque<Member> read_population(std::istream& in, std::size_t limit) {
+std::deque<Member> read_population(std::istream& in, std::size_t limit,
+                                   const space::SearchSpace& space) {
   std::size_t size = 0;
   if (!(in >> size) || size > limit)
     throw std::runtime_error("bad population size (saved with a larger --population?)");
   std::deque<Member> population;
   for (std::size_t i = 0; i < size; ++i) {
     Member m;
-    std::vector<int> code(space::kEncodingLength);
+    std::vector<int> code(static_cast<std::size_t>(space.encoding_length()));
     in >> m.id >> m.reward;
     for (int& v : code)
       in >> v;
     if (!in)
       throw std::runtime_error("member " + std::to_string(i) + " is truncated");
     try {
-      m.genotype = space::Genotype::decode(code);
+      m.genotype = space.decode(code);
     } catch (const space::SpaceError& e) {
       throw std::runtime_error("member " + std::to_string(i) + ": " + e.what());
     }
@@ -74,18 +75,19 @@ std::deque<Member> read_population(std::istream& in, std::size_t limit) {
   return population;
 }
 
-EvolutionStrategy::EvolutionStrategy(std::uint64_t seed, const config::EvolutionConfig& cfg)
-    : cfg_(cfg), rng_(train::evaluation_seed(seed, -4)) {}
+EvolutionStrategy::EvolutionStrategy(std::uint64_t seed, const config::EvolutionConfig& cfg,
+                                     space::SearchSpace space)
+    : Strategy(space), cfg_(cfg), rng_(train::evaluation_seed(seed, -4)) {}
 
-space::Genotype EvolutionStrategy::propose() {
+space::Architecture EvolutionStrategy::propose() {
   ++proposed_;
   if (proposed_ <= cfg_.population || population_.empty())
-    return space::sample_genotype(rng_);
+    return space().sample(rng_);
   const Tournament t = run_tournament(population_, cfg_.sample, rng_);
-  return space::mutate(population_[t.winner].genotype, rng_);
+  return space().mutate(population_[t.winner].genotype, rng_);
 }
 
-void EvolutionStrategy::discard(const space::Genotype&) { --proposed_; }
+void EvolutionStrategy::discard(const space::Architecture&) { --proposed_; }
 
 void EvolutionStrategy::observe(const train::EvalResult& result) {
   age_in(population_, member_of(result), cfg_.population);
@@ -116,7 +118,7 @@ void EvolutionStrategy::load_state(const std::vector<char>& state) {
     throw corrupt("bad header");
   std::deque<Member> population;
   try {
-    population = read_population(in, static_cast<std::size_t>(cfg_.population));
+    population = read_population(in, static_cast<std::size_t>(cfg_.population), space());
   } catch (const std::runtime_error& e) {
     throw corrupt(e.what());
   }

@@ -29,21 +29,24 @@ int draw(const std::vector<double>& p, std::mt19937_64& rng) {
 
 } // namespace
 
+MutationPolicy::MutationPolicy(space::SearchSpace space)
+    : space_(space), slots_(space.max_choices()),
+      worth_(static_cast<std::size_t>(space.decisions() * slots_), 0.0) {}
+
 std::vector<double> MutationPolicy::probabilities(const std::vector<int>& parent) const {
-  if (parent.size() != static_cast<std::size_t>(kPolicyDecisions))
+  const int decisions = space_.decisions();
+  if (parent.size() != static_cast<std::size_t>(decisions))
     throw std::invalid_argument("mutation policy: a parent of " + std::to_string(parent.size()) +
                                 " decisions");
-  std::vector<double> logit(kPolicyDecisions * kSlots, -INFINITY);
+  std::vector<double> logit(worth_.size(), -INFINITY);
   double top = -INFINITY;
-  for (int p = 0; p < kPolicyDecisions; ++p) {
-    const auto& w = worth_[static_cast<std::size_t>(p)];
-    const int n = decision_choices(p);
+  for (int p = 0; p < decisions; ++p) {
+    const int n = space_.choices(p);
     const int current = parent[static_cast<std::size_t>(p)];
     for (int v = 0; v < n; ++v)
       if (v != current) {
-        double& l = logit[static_cast<std::size_t>(p * kSlots + v)];
-        l = w[static_cast<std::size_t>(v)] - w[static_cast<std::size_t>(current)] -
-            std::log(n - 1.0);
+        double& l = at(logit, p, v);
+        l = worth(p, v) - worth(p, current) - std::log(n - 1.0);
         top = std::max(top, l);
       }
   }
@@ -60,16 +63,16 @@ std::vector<double> MutationPolicy::probabilities(const std::vector<int>& parent
 Mutation MutationPolicy::sample(const std::vector<int>& parent, std::mt19937_64& rng) const {
   const int chosen = draw(probabilities(parent), rng);
   Mutation m;
-  m.position = chosen / kSlots;
+  m.position = chosen / slots_;
   m.from = parent[static_cast<std::size_t>(m.position)];
-  m.to = chosen % kSlots;
+  m.to = chosen % slots_;
   return m;
 }
 
 PolicyStep MutationPolicy::reinforce(const std::vector<int>& parent, const Mutation& m,
                                      double advantage, double learning_rate) {
   const std::vector<double> prob = probabilities(parent);
-  const std::size_t chosen = static_cast<std::size_t>(m.position * kSlots + m.to);
+  const std::size_t chosen = static_cast<std::size_t>(m.position * slots_ + m.to);
   PolicyStep step;
   step.log_probability = std::log(prob.at(chosen));
   for (double q : prob)
@@ -77,83 +80,75 @@ PolicyStep MutationPolicy::reinforce(const std::vector<int>& parent, const Mutat
       step.entropy -= q * std::log(q);
   // d log pi / d w[p][v]: for v != parent's c, [chosen is (p, v)] - pi(p, v); for v = c, the
   // negative sum of those over p's other values, -([chosen is at p] - pi(p)).
-  std::array<std::array<double, kSlots>, kPolicyDecisions> grad{};
-  for (int p = 0; p < kPolicyDecisions; ++p) {
+  std::vector<double> grad(worth_.size(), 0.0);
+  for (int p = 0; p < space_.decisions(); ++p) {
     const int current = parent[static_cast<std::size_t>(p)];
-    for (int v = 0; v < kSlots; ++v) {
-      const std::size_t i = static_cast<std::size_t>(p * kSlots + v);
+    for (int v = 0; v < slots_; ++v) {
+      const std::size_t i = static_cast<std::size_t>(p * slots_ + v);
       if (prob[i] <= 0 && i != chosen)
         continue;
       const double g = (i == chosen ? 1.0 : 0.0) - prob[i];
-      grad[static_cast<std::size_t>(p)][static_cast<std::size_t>(v)] += g;
-      grad[static_cast<std::size_t>(p)][static_cast<std::size_t>(current)] -= g;
+      at(grad, p, v) += g;
+      at(grad, p, current) -= g;
     }
   }
   double norm2 = 0;
-  for (int p = 0; p < kPolicyDecisions; ++p)
-    for (int v = 0; v < kSlots; ++v) {
-      const double g = grad[static_cast<std::size_t>(p)][static_cast<std::size_t>(v)];
-      worth_[static_cast<std::size_t>(p)][static_cast<std::size_t>(v)] +=
-          learning_rate * advantage * g;
-      norm2 += g * g;
-    }
+  for (std::size_t i = 0; i < grad.size(); ++i) {
+    worth_[i] += learning_rate * advantage * grad[i];
+    norm2 += grad[i] * grad[i];
+  }
   step.grad_norm = std::abs(advantage) * std::sqrt(norm2);
   return step;
 }
 
 double MutationPolicy::worth(int position, int value) const {
-  return worth_.at(static_cast<std::size_t>(position)).at(static_cast<std::size_t>(value));
+  if (position < 0 || position >= space_.decisions() || value < 0 || value >= slots_)
+    throw std::out_of_range("mutation policy: no weight (" + std::to_string(position) + ", " +
+                            std::to_string(value) + ")");
+  return worth_[static_cast<std::size_t>(position * slots_ + value)];
 }
 
-std::vector<double> MutationPolicy::weights() const {
-  std::vector<double> out;
-  for (const auto& row : worth_)
-    out.insert(out.end(), row.begin(), row.end());
-  return out;
-}
+std::vector<double> MutationPolicy::weights() const { return worth_; }
 
 void MutationPolicy::set_weights(const std::vector<double>& values) {
-  const std::size_t expected = kPolicyDecisions * kSlots;
+  const std::size_t expected = worth_.size();
   if (values.size() != expected)
     throw std::runtime_error("mutation policy: " + std::to_string(values.size()) +
                              " weights, expected " + std::to_string(expected));
   for (double v : values)
     if (!std::isfinite(v))
       throw std::runtime_error("mutation policy: a weight is not finite");
-  auto next = values.begin();
-  for (auto& row : worth_) {
-    std::copy_n(next, kSlots, row.begin());
-    next += kSlots;
-  }
+  worth_ = values;
 }
 
 HybridStrategy::HybridStrategy(std::uint64_t seed, const config::EvolutionConfig& evolution,
-                               const config::HybridConfig& cfg)
-    : evolution_(evolution), cfg_(cfg), rng_(train::evaluation_seed(seed, -6)) {}
+                               const config::HybridConfig& cfg, space::SearchSpace space)
+    : Strategy(space), evolution_(evolution), cfg_(cfg), rng_(train::evaluation_seed(seed, -6)),
+      policy_(space) {}
 
-space::Genotype HybridStrategy::propose() {
+space::Architecture HybridStrategy::propose() {
   ++proposed_;
   if (proposed_ <= evolution_.population || population_.empty())
-    return space::sample_genotype(rng_);
+    return space().sample(rng_);
   const Member& parent = population_[run_tournament(population_, evolution_.sample, rng_).winner];
-  const std::vector<int> parent_decisions = policy_decisions(parent.genotype);
+  const std::vector<int> parent_decisions = space().decisions_of(parent.genotype);
   const Mutation m = policy_.sample(parent_decisions, rng_);
   std::vector<int> child = parent_decisions;
   child[static_cast<std::size_t>(m.position)] = m.to;
   out_.emplace(child, Outstanding{m, parent.reward});
-  return genotype_from_decisions(child);
+  return space().from_decisions(child);
 }
 
-void HybridStrategy::discard(const space::Genotype& genotype) {
+void HybridStrategy::discard(const space::Architecture& genotype) {
   --proposed_;
-  const auto [first, last] = out_.equal_range(policy_decisions(genotype));
+  const auto [first, last] = out_.equal_range(space().decisions_of(genotype));
   if (first != last)
     out_.erase(std::prev(last)); // the newest: the one just proposed
 }
 
 void HybridStrategy::observe(const train::EvalResult& result) {
   const Member member = member_of(result);
-  const auto it = out_.find(policy_decisions(result.genotype));
+  const auto it = out_.find(space().decisions_of(result.genotype));
   if (it != out_.end()) {
     learn(it->first, it->second, member.reward);
     out_.erase(it);
@@ -244,25 +239,25 @@ void HybridStrategy::load_state(const std::vector<char>& state) {
       in >> v;
     if (!in)
       throw std::runtime_error("truncated policy");
-    MutationPolicy policy;
+    MutationPolicy policy(space());
     policy.set_weights(weights);
     std::deque<Member> population =
-        read_population(in, static_cast<std::size_t>(evolution_.population));
+        read_population(in, static_cast<std::size_t>(evolution_.population), space());
     std::size_t count = 0;
     in >> count;
     std::multimap<std::vector<int>, Outstanding> out;
     for (std::size_t i = 0; in && i < count; ++i) {
       Outstanding o;
-      std::vector<int> child(kPolicyDecisions);
+      std::vector<int> child(static_cast<std::size_t>(space().decisions()));
       in >> o.mutation.position >> o.mutation.from >> o.mutation.to >> o.parent_reward;
       for (int& v : child)
         in >> v;
       if (!in)
         break;
-      genotype_from_decisions(child); // validates
-      if (o.mutation.position < 0 || o.mutation.position >= kPolicyDecisions ||
+      space().from_decisions(child); // validates
+      if (o.mutation.position < 0 || o.mutation.position >= space().decisions() ||
           child[static_cast<std::size_t>(o.mutation.position)] != o.mutation.to ||
-          o.mutation.from < 0 || o.mutation.from >= decision_choices(o.mutation.position) ||
+          o.mutation.from < 0 || o.mutation.from >= space().choices(o.mutation.position) ||
           o.mutation.from == o.mutation.to)
         throw std::runtime_error("mutation " + std::to_string(i) + " does not match its child");
       out.emplace(std::move(child), o);

@@ -13,17 +13,19 @@ constexpr int kMaxReplayedDraws = 8; ///< known architectures drawn per proposal
 } // namespace
 
 QLearningStrategy::QLearningStrategy(std::uint64_t seed, const config::QLearningConfig& cfg,
-                                     int budget)
-    : cfg_(cfg), span_(cfg.epsilon_span > 0 ? cfg.epsilon_span : budget),
+                                     int budget, space::SearchSpace space)
+    : Strategy(space), max_choices_(space.max_choices()), cfg_(cfg),
+      span_(cfg.epsilon_span > 0 ? cfg.epsilon_span : budget),
       rng_(train::evaluation_seed(seed, -5)),
-      q_(static_cast<std::size_t>(kPolicyDecisions * kMaxChoices * kMaxChoices), cfg.initial_q) {}
+      q_(static_cast<std::size_t>(space.decisions() * max_choices_ * max_choices_), cfg.initial_q) {
+}
 
 double& QLearningStrategy::cell(int step, int previous, int action) {
-  return q_[static_cast<std::size_t>((step * kMaxChoices + previous) * kMaxChoices + action)];
+  return q_[static_cast<std::size_t>((step * max_choices_ + previous) * max_choices_ + action)];
 }
 
 double QLearningStrategy::q(int step, int previous, int action) const {
-  return q_[static_cast<std::size_t>((step * kMaxChoices + previous) * kMaxChoices + action)];
+  return q_[static_cast<std::size_t>((step * max_choices_ + previous) * max_choices_ + action)];
 }
 
 double QLearningStrategy::epsilon() const {
@@ -36,11 +38,12 @@ double QLearningStrategy::epsilon() const {
 }
 
 QLearningStrategy::Decisions QLearningStrategy::draw(double random_share) {
-  Decisions d(kPolicyDecisions);
+  const int decisions = space().decisions();
+  Decisions d(static_cast<std::size_t>(decisions));
   int previous = 0;
   std::uniform_real_distribution<double> coin(0.0, 1.0);
-  for (int step = 0; step < kPolicyDecisions; ++step) {
-    const int n = decision_choices(step);
+  for (int step = 0; step < decisions; ++step) {
+    const int n = space().choices(step);
     int pick = 0;
     if (random_share < 1 && (random_share <= 0 || coin(rng_) >= random_share)) {
       double best = q(step, previous, 0);
@@ -64,7 +67,7 @@ QLearningStrategy::Decisions QLearningStrategy::draw(double random_share) {
   return d;
 }
 
-space::Genotype QLearningStrategy::propose() {
+space::Architecture QLearningStrategy::propose() {
   const bool greedy = std::uniform_real_distribution<double>(0.0, 1.0)(rng_) >= epsilon();
   ++proposed_;
   for (int attempt = 0;; ++attempt) {
@@ -72,19 +75,19 @@ space::Genotype QLearningStrategy::propose() {
     // random with a chance that grows with the attempts, so the search moves around the
     // table's optimum instead of drawing it again.
     const double random_share =
-        greedy ? std::min(1.0, static_cast<double>(attempt) / kPolicyDecisions) : 1.0;
+        greedy ? std::min(1.0, static_cast<double>(attempt) / space().decisions()) : 1.0;
     Decisions d = draw(random_share);
     if (proposed_set_.insert(d).second)
-      return genotype_from_decisions(d);
+      return space().from_decisions(d);
     const auto known = rewards_.find(d);
     if (known != rewards_.end() && attempt < kMaxReplayedDraws)
       remember(d, known->second); // evaluated before: its reward again, not a second training
   }
 }
 
-void QLearningStrategy::discard(const space::Genotype& genotype) {
+void QLearningStrategy::discard(const space::Architecture& genotype) {
   --proposed_;
-  const Decisions d = policy_decisions(genotype);
+  const Decisions d = space().decisions_of(genotype);
   if (rewards_.count(d) == 0)
     proposed_set_.erase(d);
 }
@@ -92,7 +95,7 @@ void QLearningStrategy::discard(const space::Genotype& genotype) {
 void QLearningStrategy::observe(const train::EvalResult& result) {
   const double reward =
       result.status == train::EvalStatus::kOk && std::isfinite(result.reward) ? result.reward : 0.0;
-  const Decisions d = policy_decisions(result.genotype);
+  const Decisions d = space().decisions_of(result.genotype);
   rewards_[d] = reward;
   proposed_set_.insert(d); // a replayed result on resume was proposed before the checkpoint
   remember(d, reward);
@@ -110,13 +113,14 @@ void QLearningStrategy::update_along(const Experience& e) {
   // Q(lambda): each target mixes the one-step backup (the best value of the next state) with the
   // return carried back along this path, which starts as the reward.
   double carried = e.reward;
-  for (int step = kPolicyDecisions - 1; step >= 0; --step) {
+  const int decisions = space().decisions();
+  for (int step = decisions - 1; step >= 0; --step) {
     const int previous = step > 0 ? e.decisions[step - 1] : 0;
     const int action = e.decisions[step];
     double target = e.reward;
-    if (step + 1 < kPolicyDecisions) {
+    if (step + 1 < decisions) {
       double best_next = q(step + 1, action, 0);
-      for (int a = 1; a < decision_choices(step + 1); ++a)
+      for (int a = 1; a < space().choices(step + 1); ++a)
         best_next = std::max(best_next, q(step + 1, action, a));
       target = (1 - cfg_.lambda) * best_next + cfg_.lambda * carried;
     }
@@ -167,13 +171,13 @@ void QLearningStrategy::load_state(const std::vector<char>& state) {
   if (!in || proposed < 0)
     throw corrupt("bad header or Q-table");
   auto read_decisions = [&](const std::string& what) {
-    Decisions d(kPolicyDecisions);
+    Decisions d(static_cast<std::size_t>(space().decisions()));
     for (int& v : d)
       in >> v;
     if (!in)
       throw corrupt(what + " is truncated");
     try {
-      genotype_from_decisions(d); // validates
+      space().from_decisions(d); // validates
     } catch (const space::SpaceError& e) {
       throw corrupt(what + ": " + e.what());
     }

@@ -5,9 +5,10 @@
 
 namespace hpcnas::search {
 
-RandomStrategy::RandomStrategy(std::uint64_t seed) : rng_(train::evaluation_seed(seed, -2)) {}
+RandomStrategy::RandomStrategy(std::uint64_t seed, space::SearchSpace space)
+    : Strategy(space), rng_(train::evaluation_seed(seed, -2)) {}
 
-space::Genotype RandomStrategy::propose() { return space::sample_genotype(rng_); }
+space::Architecture RandomStrategy::propose() { return space().sample(rng_); }
 
 std::vector<char> RandomStrategy::save_state() const {
   std::ostringstream out;

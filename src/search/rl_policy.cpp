@@ -9,10 +9,12 @@ PolicyImpl::PolicyImpl(PolicyOptions options) : options_(options) {
   const int h = options_.hidden;
   lstm_ = register_module("lstm", torch::nn::LSTMCell(h, h));
   start_ = register_parameter("start", torch::zeros({1, h}));
-  op_embedding_ = register_module("op_embedding", torch::nn::Embedding(space::kCandidateOps, h));
-  op_logits_ = register_module(
-      "op_logits",
-      torch::nn::Linear(torch::nn::LinearOptions(h, space::kCandidateOps).bias(false)));
+  // Image cells choose among ops, recurrent cells among activations: the same layers, sized for
+  // the space (so an image policy has exactly the parameters, in order, it always had).
+  const int ops = options_.search_space.op_choices();
+  op_embedding_ = register_module("op_embedding", torch::nn::Embedding(ops, h));
+  op_logits_ =
+      register_module("op_logits", torch::nn::Linear(torch::nn::LinearOptions(h, ops).bias(false)));
   attn_anchor_ =
       register_module("attn_anchor", torch::nn::Linear(torch::nn::LinearOptions(h, h).bias(false)));
   attn_query_ =
@@ -40,57 +42,97 @@ torch::Tensor PolicyImpl::process(torch::Tensor logits) const {
   return logits;
 }
 
-PolicyPass PolicyImpl::run(std::int64_t batch, const Pick& pick) {
-  const int h = options_.hidden;
-  torch::Tensor hx = torch::zeros({batch, h});
-  torch::Tensor cx = torch::zeros({batch, h});
-  const torch::Tensor start = start_.expand({batch, h});
-  torch::Tensor log_prob = torch::zeros({batch});
-  torch::Tensor entropy = torch::zeros({batch});
+/// The state of one run(): the LSTM's, the summed log-probabilities and entropies, and the
+/// anchors of the states a node may read.
+struct PolicyImpl::Pass {
+  PolicyImpl& policy;
+  const Pick& pick;
+  std::int64_t batch;
+  torch::Tensor hx, cx, start, log_prob, entropy;
+  std::vector<torch::Tensor> anchors, anchors_projected;
   int step = 0;
 
-  auto lstm_step = [&](const torch::Tensor& input) {
-    auto [next_h, next_c] = lstm_->forward(input, std::make_tuple(hx, cx));
+  Pass(PolicyImpl& p, const Pick& pk, std::int64_t b)
+      : policy(p), pick(pk), batch(b), hx(torch::zeros({b, p.options_.hidden})),
+        cx(torch::zeros({b, p.options_.hidden})), start(p.start_.expand({b, p.options_.hidden})),
+        log_prob(torch::zeros({b})), entropy(torch::zeros({b})) {}
+
+  void lstm_step(const torch::Tensor& input) {
+    auto [next_h, next_c] = policy.lstm_->forward(input, std::make_tuple(hx, cx));
     hx = next_h;
     cx = next_c;
-  };
-  auto decide = [&](const torch::Tensor& raw_logits) {
-    const torch::Tensor logits = process(raw_logits);
+  }
+  torch::Tensor decide(const torch::Tensor& raw_logits) {
+    const torch::Tensor logits = policy.process(raw_logits);
     const torch::Tensor log_p = torch::log_softmax(logits, 1);
     const torch::Tensor chosen = pick(step++, logits);
     log_prob = log_prob + log_p.gather(1, chosen.view({batch, 1})).squeeze(1);
     entropy = entropy - (log_p.exp() * log_p).sum(1);
     return chosen;
-  };
+  }
+  /// The LSTM's state after the last step becomes a state nodes may read.
+  void add_anchor() {
+    anchors.push_back(hx);
+    anchors_projected.push_back(policy.attn_anchor_(hx));
+  }
+  /// Steps on `input`, points at one of the anchors; returns the chosen anchor.
+  torch::Tensor choose_input(const torch::Tensor& input) {
+    const torch::Tensor stacked = torch::stack(anchors, 1);             // [B, n, H]
+    const torch::Tensor projected = torch::stack(anchors_projected, 1); // [B, n, H]
+    lstm_step(input);
+    const torch::Tensor query = torch::tanh(projected + policy.attn_query_(hx).unsqueeze(1));
+    const torch::Tensor chosen = decide(policy.attn_v_(query).squeeze(2));
+    return stacked.gather(1, chosen.view({batch, 1, 1}).expand({batch, 1, stacked.size(2)}))
+        .squeeze(1);
+  }
+  /// Steps on `input`, chooses an op (or activation); returns its embedding.
+  torch::Tensor choose_op(const torch::Tensor& input) {
+    lstm_step(input);
+    return policy.op_embedding_(decide(policy.op_logits_(hx)));
+  }
+};
 
-  torch::Tensor input = start;
+void PolicyImpl::run_image_cells(Pass& pass) {
+  torch::Tensor input = pass.start;
   for (int cell = 0; cell < 2; ++cell) {
-    std::vector<torch::Tensor> anchors, anchors_projected;
+    pass.anchors.clear();
+    pass.anchors_projected.clear();
     for (int k = 0; k < 2; ++k) {
-      lstm_step(input);
-      anchors.push_back(hx);
-      anchors_projected.push_back(attn_anchor_(hx));
+      pass.lstm_step(input);
+      pass.add_anchor();
     }
     for (int node = 0; node < space::kNodes; ++node) {
-      const torch::Tensor stacked = torch::stack(anchors, 1);             // [B, n, H]
-      const torch::Tensor projected = torch::stack(anchors_projected, 1); // [B, n, H]
-      for (int k = 0; k < 2; ++k) {
-        lstm_step(input);
-        const torch::Tensor query = torch::tanh(projected + attn_query_(hx).unsqueeze(1));
-        const torch::Tensor chosen = decide(attn_v_(query).squeeze(2));
-        input = stacked.gather(1, chosen.view({batch, 1, 1}).expand({batch, 1, h})).squeeze(1);
-      }
-      for (int k = 0; k < 2; ++k) {
-        lstm_step(input);
-        input = op_embedding_(decide(op_logits_(hx)));
-      }
-      lstm_step(input);
-      anchors.push_back(hx);
-      anchors_projected.push_back(attn_anchor_(hx));
-      input = start;
+      for (int k = 0; k < 2; ++k)
+        input = pass.choose_input(input);
+      for (int k = 0; k < 2; ++k)
+        input = pass.choose_op(input);
+      pass.lstm_step(input);
+      pass.add_anchor();
+      input = pass.start;
     }
   }
-  return {log_prob, entropy};
+}
+
+void PolicyImpl::run_recurrent_cell(Pass& pass) {
+  pass.lstm_step(pass.start);
+  pass.add_anchor(); // node 0
+  torch::Tensor input = pass.start;
+  for (int node = 0; node < options_.search_space.recurrent_nodes(); ++node) {
+    input = pass.choose_input(input);
+    input = pass.choose_op(input);
+    pass.lstm_step(input);
+    pass.add_anchor();
+    input = pass.start;
+  }
+}
+
+PolicyPass PolicyImpl::run(std::int64_t batch, const Pick& pick) {
+  Pass pass(*this, pick, batch);
+  if (options_.search_space.is_recurrent())
+    run_recurrent_cell(pass);
+  else
+    run_image_cells(pass);
+  return {pass.log_prob, pass.entropy};
 }
 
 } // namespace hpcnas::search

@@ -1,5 +1,6 @@
 #pragma once
-// The LSTM policy of the RL controller (private to search/): NASNet/ENAS micro-search decisions.
+// The LSTM policy of the RL controller (private to search/): the decisions of ENAS's
+// micro-search (image cells) and of its recurrent cell search.
 
 #include <functional>
 #include <random>
@@ -14,6 +15,7 @@ struct PolicyOptions {
   int hidden = 64;
   double temperature = 5.0;
   double tanh_constant = 2.5;
+  space::SearchSpace search_space = space::SearchSpace::image();
 };
 
 /// Chooses decision `step` for every row of the batch from its (processed) logits [B, choices];
@@ -26,12 +28,14 @@ struct PolicyPass {
   torch::Tensor entropy;  ///< [B]
 };
 
-/// One LSTMCell steps through the decisions of both cells (normal, then reduce, the state carried
-/// over). Per cell: two steps on the start embedding give the anchors of the two cell inputs;
+/// One LSTMCell steps through the decisions. Image cells (normal, then reduce, the state carried
+/// over): per cell, two steps on the start embedding give the anchors of the two cell inputs;
 /// per node: input a, input b (a pointer v^T tanh(W1 h_anchor + W2 h) over the anchors of the
 /// states the node may read; the chosen anchor is the next step's input), op a, op b (a linear
 /// layer over the ops; the op's embedding is the next input), then one more step whose hidden
-/// state is the node's anchor.
+/// state is the node's anchor. Recurrent cells: one step on the start embedding gives node 0's
+/// anchor; per node: its input (the same pointer), its activation (a linear layer over the
+/// activations), then the step that gives its anchor.
 class PolicyImpl : public torch::nn::Module {
 public:
   explicit PolicyImpl(PolicyOptions options);
@@ -44,6 +48,9 @@ public:
 
 private:
   torch::Tensor process(torch::Tensor logits) const;
+  struct Pass;
+  void run_image_cells(Pass& pass);
+  void run_recurrent_cell(Pass& pass);
 
   PolicyOptions options_;
   torch::nn::LSTMCell lstm_{nullptr};

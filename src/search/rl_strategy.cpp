@@ -20,13 +20,13 @@ int count_update_fields() {
 }
 const int kUpdateFields = count_update_fields();
 
-torch::Tensor decisions_tensor(const std::vector<std::vector<int>>& rows) {
+torch::Tensor decisions_tensor(const std::vector<std::vector<int>>& rows, int decisions) {
   torch::Tensor out =
-      torch::empty({static_cast<std::int64_t>(rows.size()), kPolicyDecisions}, torch::kInt64);
+      torch::empty({static_cast<std::int64_t>(rows.size()), decisions}, torch::kInt64);
   auto a = out.accessor<std::int64_t, 2>();
   for (std::size_t r = 0; r < rows.size(); ++r)
-    for (int s = 0; s < kPolicyDecisions; ++s)
-      a[static_cast<std::int64_t>(r)][s] = rows[r][s];
+    for (int s = 0; s < decisions; ++s)
+      a[static_cast<std::int64_t>(r)][s] = rows[r][static_cast<std::size_t>(s)];
   return out;
 }
 
@@ -42,41 +42,10 @@ std::string rng_text(const std::mt19937_64& rng) {
 
 } // namespace
 
-std::vector<int> policy_decisions(const space::Genotype& g) {
-  std::vector<int> out;
-  out.reserve(kPolicyDecisions);
-  for (const space::Cell* cell : {&g.normal, &g.reduce})
-    for (int node = 0; node < space::kNodes; ++node) {
-      const space::Edge& a = cell->edges[2 * node];
-      const space::Edge& b = cell->edges[2 * node + 1];
-      out.insert(out.end(),
-                 {a.input, b.input, static_cast<int>(a.op) - 1, static_cast<int>(b.op) - 1});
-    }
-  return out;
-}
-
-space::Genotype genotype_from_decisions(const std::vector<int>& decisions) {
-  if (decisions.size() != static_cast<std::size_t>(kPolicyDecisions))
-    throw space::SpaceError("policy decisions: " + std::to_string(decisions.size()) +
-                            " values, expected " + std::to_string(kPolicyDecisions));
-  space::Genotype g;
-  std::size_t pos = 0;
-  for (space::Cell* cell : {&g.normal, &g.reduce})
-    for (int node = 0; node < space::kNodes; ++node) {
-      space::Edge& a = cell->edges[2 * node];
-      space::Edge& b = cell->edges[2 * node + 1];
-      a.input = decisions[pos++];
-      b.input = decisions[pos++];
-      a.op = space::candidate_op(decisions[pos++]);
-      b.op = space::candidate_op(decisions[pos++]);
-    }
-  g.validate();
-  return g;
-}
-
 struct RlStrategy::Impl {
-  Impl(std::uint64_t seed, const config::RlConfig& c)
-      : cfg(c), policy(PolicyOptions{c.hidden, c.temperature, c.tanh_constant}),
+  Impl(std::uint64_t seed, const config::RlConfig& c, space::SearchSpace space)
+      : cfg(c), space(space),
+        policy(PolicyOptions{c.hidden, c.temperature, c.tanh_constant, space}),
         rng(train::evaluation_seed(seed, -3)) {
     policy->init_uniform(rng, kInitBound);
     optimizer = std::make_unique<torch::optim::Adam>(policy->parameters(),
@@ -84,8 +53,12 @@ struct RlStrategy::Impl {
   }
 
   void update();
+  torch::Tensor as_tensor(const std::vector<std::vector<int>>& rows) const {
+    return decisions_tensor(rows, space.decisions());
+  }
 
   config::RlConfig cfg;
+  space::SearchSpace space;
   Policy policy;
   std::unique_ptr<torch::optim::Adam> optimizer;
   std::mt19937_64 rng;
@@ -97,15 +70,15 @@ struct RlStrategy::Impl {
   std::vector<ControllerUpdate> untaken;
 };
 
-RlStrategy::RlStrategy(std::uint64_t seed, const config::RlConfig& cfg)
-    : impl_(std::make_unique<Impl>(seed, cfg)) {}
+RlStrategy::RlStrategy(std::uint64_t seed, const config::RlConfig& cfg, space::SearchSpace space)
+    : Strategy(space), impl_(std::make_unique<Impl>(seed, cfg, space)) {}
 
 RlStrategy::~RlStrategy() = default;
 
-space::Genotype RlStrategy::propose() {
+space::Architecture RlStrategy::propose() {
   torch::NoGradGuard no_grad;
   std::vector<int> decisions;
-  decisions.reserve(kPolicyDecisions);
+  decisions.reserve(static_cast<std::size_t>(space().decisions()));
   std::uniform_real_distribution<double> uniform(0.0, 1.0);
   impl_->policy->run(1, [&](int, const torch::Tensor& logits) {
     const torch::Tensor probs = torch::softmax(logits.to(torch::kFloat64), 1).contiguous();
@@ -124,12 +97,12 @@ space::Genotype RlStrategy::propose() {
     decisions.push_back(choice);
     return torch::full({1}, choice, torch::kInt64);
   });
-  return genotype_from_decisions(decisions);
+  return space().from_decisions(decisions);
 }
 
 void RlStrategy::observe(const train::EvalResult& result) {
   const double reward = result.status == train::EvalStatus::kOk ? result.reward : 0.0;
-  impl_->pending_decisions.push_back(policy_decisions(result.genotype));
+  impl_->pending_decisions.push_back(space().decisions_of(result.genotype));
   impl_->pending_rewards.push_back(std::isfinite(reward) ? reward : 0.0);
   if (static_cast<int>(impl_->pending_rewards.size()) >= impl_->cfg.batch)
     impl_->update();
@@ -147,7 +120,7 @@ void RlStrategy::Impl::update() {
     baseline_started = true;
   }
 
-  const PolicyPass pass = policy->run(batch, forced_pick(decisions_tensor(pending_decisions)));
+  const PolicyPass pass = policy->run(batch, forced_pick(as_tensor(pending_decisions)));
   const torch::Tensor advantage = rewards - static_cast<float>(baseline);
   const torch::Tensor entropy = pass.entropy.mean();
   const torch::Tensor loss =
@@ -177,11 +150,11 @@ std::vector<ControllerUpdate> RlStrategy::take_updates() {
   return out;
 }
 
-std::vector<double> RlStrategy::choice_probabilities(const space::Genotype& g, int step) const {
-  if (step < 0 || step >= kPolicyDecisions)
+std::vector<double> RlStrategy::choice_probabilities(const space::Architecture& g, int step) const {
+  if (step < 0 || step >= space().decisions())
     throw std::out_of_range("policy decision " + std::to_string(step) + " out of range");
   torch::NoGradGuard no_grad;
-  const torch::Tensor decisions = decisions_tensor({policy_decisions(g)});
+  const torch::Tensor decisions = impl_->as_tensor({space().decisions_of(g)});
   std::vector<double> out;
   impl_->policy->run(1, [&](int s, const torch::Tensor& logits) {
     if (s == step) {
@@ -193,9 +166,9 @@ std::vector<double> RlStrategy::choice_probabilities(const space::Genotype& g, i
   return out;
 }
 
-double RlStrategy::log_probability(const space::Genotype& g) const {
+double RlStrategy::log_probability(const space::Architecture& g) const {
   torch::NoGradGuard no_grad;
-  return impl_->policy->run(1, forced_pick(decisions_tensor({policy_decisions(g)})))
+  return impl_->policy->run(1, forced_pick(impl_->as_tensor({space().decisions_of(g)})))
       .log_prob.item<double>();
 }
 
@@ -216,7 +189,7 @@ std::vector<char> RlStrategy::save_state() const {
   archive.write("baseline_started", c10::IValue(s.baseline_started));
   archive.write("updates", c10::IValue(s.updates));
   archive.write("rng", c10::IValue(rng_text(s.rng)));
-  archive.write("pending_decisions", decisions_tensor(s.pending_decisions));
+  archive.write("pending_decisions", s.as_tensor(s.pending_decisions));
   archive.write("pending_rewards", torch::tensor(s.pending_rewards, torch::kFloat64));
   // One row per update not yet written to the run file, one column per ControllerUpdate field.
   torch::Tensor rows =
@@ -269,7 +242,8 @@ void RlStrategy::load_state(const std::vector<char>& state) {
     archive.read("pending_decisions", decisions);
     archive.read("pending_rewards", rewards);
     archive.read("untaken", rows);
-    if (decisions.dim() != 2 || decisions.size(1) != kPolicyDecisions ||
+    const int decision_count = s.space.decisions();
+    if (decisions.dim() != 2 || decisions.size(1) != decision_count ||
         rewards.size(0) != decisions.size(0) || rows.dim() != 2 || rows.size(1) != kUpdateFields)
       throw std::runtime_error("bad buffer shapes");
     std::vector<std::vector<int>> pending_decisions;
@@ -277,10 +251,10 @@ void RlStrategy::load_state(const std::vector<char>& state) {
     decisions = decisions.to(torch::kInt64).contiguous();
     rewards = rewards.to(torch::kFloat64).contiguous();
     for (std::int64_t r = 0; r < decisions.size(0); ++r) {
-      std::vector<int> row(kPolicyDecisions);
-      for (int c = 0; c < kPolicyDecisions; ++c)
-        row[c] = static_cast<int>(decisions[r][c].item<std::int64_t>());
-      genotype_from_decisions(row); // validates
+      std::vector<int> row(static_cast<std::size_t>(decision_count));
+      for (int c = 0; c < decision_count; ++c)
+        row[static_cast<std::size_t>(c)] = static_cast<int>(decisions[r][c].item<std::int64_t>());
+      s.space.from_decisions(row); // validates
       pending_decisions.push_back(std::move(row));
       pending_rewards.push_back(rewards[r].item<double>());
     }

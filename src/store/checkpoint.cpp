@@ -101,7 +101,7 @@ std::vector<char> pack(const Checkpoint& c) {
   w.put(static_cast<std::uint64_t>(c.dispatch.outstanding.size()));
   for (const auto& [id, entry] : c.dispatch.outstanding) {
     w.put(id);
-    w.put_genotype(entry.genotype);
+    w.put_architecture(entry.genotype);
   }
   w.put(static_cast<std::uint64_t>(c.dispatch.owed.size()));
   for (std::int64_t id : c.dispatch.owed)
@@ -129,7 +129,7 @@ Checkpoint unpack_search(const std::vector<char>& bytes, const std::string& path
   const auto outstanding = r.get<std::uint64_t>();
   for (std::uint64_t i = 0; i < outstanding; ++i) {
     const auto id = r.get<std::int64_t>();
-    c.dispatch.outstanding[id].genotype = r.get_genotype();
+    c.dispatch.outstanding[id].genotype = r.get_architecture();
   }
   const auto owed = r.get<std::uint64_t>();
   for (std::uint64_t i = 0; i < owed; ++i)

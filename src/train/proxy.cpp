@@ -117,7 +117,8 @@ double proxy_score(const std::string& proxy, const space::Genotype& genotype,
   throw std::invalid_argument("unknown proxy '" + proxy + "' (synflow | naswot)");
 }
 
-std::function<double(const space::Genotype&)> make_proxy_scorer(const config::SearchConfig& cfg) {
+std::function<double(const space::Architecture&)>
+make_proxy_scorer(const config::SearchConfig& cfg) {
   const data::DataSplits splits = data::load_splits(cfg.data);
   // A copy of the minibatch alone, so that the splits' memory goes when they do.
   const torch::Tensor images =
@@ -129,9 +130,9 @@ std::function<double(const space::Genotype&)> make_proxy_scorer(const config::Se
   if (cfg.prefilter.proxy == "naswot" && images.size(0) < 2)
     throw std::invalid_argument("--prefilter naswot needs at least 2 training images");
   const std::uint64_t seed = evaluation_seed(cfg.seed, -7);
-  return [proxy = cfg.prefilter.proxy, images, options, seed](const space::Genotype& genotype) {
+  return [proxy = cfg.prefilter.proxy, images, options, seed](const space::Architecture& genotype) {
     ThreadCountGuard one_thread(1);
-    return proxy_score(proxy, genotype, options, images, seed);
+    return proxy_score(proxy, genotype.image(), options, images, seed);
   };
 }
 

@@ -62,7 +62,7 @@ EvalResult SurrogateEvaluator::evaluate(const EvalRequest& request) {
   result.genotype = request.genotype;
   result.rank = rank_;
   result.started = unix_time();
-  double reward = reward_of(request.genotype);
+  double reward = reward_of(request.genotype.image());
   if (cfg_.noise > 0) {
     std::mt19937_64 rng(request.seed);
     reward += std::normal_distribution<double>(0.0, cfg_.noise)(rng);
@@ -70,7 +70,7 @@ EvalResult SurrogateEvaluator::evaluate(const EvalRequest& request) {
   if (full_epochs_ > 0 && request.epochs > 0 && request.epochs < full_epochs_) {
     const double left = 1.0 - static_cast<double>(request.epochs) / full_epochs_;
     std::mt19937_64 rng(space::splitmix64(request.seed));
-    reward += -0.3 * learning_speed(request.genotype) * left * left +
+    reward += -0.3 * learning_speed(request.genotype.image()) * left * left +
               0.03 * left * std::normal_distribution<double>(0.0, 1.0)(rng);
     reward = std::clamp(reward, 0.0, 1.0);
   }

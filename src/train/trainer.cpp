@@ -145,16 +145,6 @@ private:
   model::Network net_;
 };
 
-model::TextClassifierOptions text_classifier_options(const config::NetworkConfig& network,
-                                                     const data::TextSplits& splits) {
-  model::TextClassifierOptions options;
-  options.vocabulary = static_cast<std::int64_t>(splits.vocabulary.size());
-  options.embedding = network.embedding;
-  options.hidden = network.hidden;
-  options.num_classes = splits.num_classes();
-  return options;
-}
-
 class TextChild : public ChildTask {
 public:
   TextChild(const space::RecurrentGenotype& genotype, const config::NetworkConfig& network,
@@ -359,6 +349,7 @@ EvalResult evaluate_with(const config::SearchConfig& cfg, const EvalRequest& req
   return result;
 }
 
+/// Trains image children on an image dataset, text children (recurrent cells) on a text one.
 class TrainingEvaluator : public Evaluator {
 public:
   TrainingEvaluator(const config::SearchConfig& cfg, int rank, EpochCallback on_epoch)
@@ -366,15 +357,21 @@ public:
     if (cfg_.train.threads > 0) {
       torch::set_num_threads(cfg_.train.threads);
     }
-    splits_ = data::load_splits(cfg_.data);
+    if (config::is_text_dataset(cfg_.data.dataset))
+      text_splits_ = data::load_text_splits(cfg_.data);
+    else
+      image_splits_ = data::load_splits(cfg_.data);
   }
 
   EvalResult evaluate(const EvalRequest& request) override {
+    const auto interrupt = [this] { return interrupted(); };
+    if (text_splits_)
+      return evaluate_text_child(cfg_, *text_splits_, request.genotype.recurrent(), request, rank_,
+                                 interrupt, on_epoch_);
     return evaluate_with(cfg_, request, rank_, [&](EvalResult& result, Clock::time_point start) {
       torch::manual_seed(request.seed);
-      ImageChild child(request.genotype, cfg_.network, splits_);
-      train_child(
-          child, cfg_, request, [this] { return interrupted(); }, on_epoch_, result, start);
+      ImageChild child(request.genotype.image(), cfg_.network, *image_splits_);
+      train_child(child, cfg_, request, interrupt, on_epoch_, result, start);
     });
   }
 
@@ -382,10 +379,21 @@ private:
   config::SearchConfig cfg_;
   int rank_;
   EpochCallback on_epoch_;
-  data::DataSplits splits_;
+  std::optional<data::DataSplits> image_splits_;
+  std::optional<data::TextSplits> text_splits_;
 };
 
 } // namespace
+
+model::TextClassifierOptions text_classifier_options(const config::NetworkConfig& network,
+                                                     const data::TextSplits& splits) {
+  model::TextClassifierOptions options;
+  options.vocabulary = static_cast<std::int64_t>(splits.vocabulary.size());
+  options.embedding = network.embedding;
+  options.hidden = network.hidden;
+  options.num_classes = splits.num_classes();
+  return options;
+}
 
 EvalResult evaluate_text_child(const config::SearchConfig& cfg, const data::TextSplits& splits,
                                const space::RecurrentGenotype& genotype, const EvalRequest& request,

@@ -13,7 +13,7 @@
 
 namespace hpcnas::testing {
 
-inline train::EvalResult result_of(std::int64_t id, const space::Genotype& g, double reward) {
+inline train::EvalResult result_of(std::int64_t id, const space::Architecture& g, double reward) {
   train::EvalResult r;
   r.id = id;
   r.genotype = g;
@@ -22,10 +22,10 @@ inline train::EvalResult result_of(std::int64_t id, const space::Genotype& g, do
 }
 
 /// Proposes, scores with the surrogate and observes `steps` times; returns the proposals.
-inline std::vector<space::Genotype> drive(search::Strategy& s,
-                                          const train::SurrogateEvaluator& surrogate, int steps,
-                                          std::int64_t first_id = 0) {
-  std::vector<space::Genotype> out;
+inline std::vector<space::Architecture> drive(search::Strategy& s,
+                                              const train::SurrogateEvaluator& surrogate, int steps,
+                                              std::int64_t first_id = 0) {
+  std::vector<space::Architecture> out;
   for (int i = 0; i < steps; ++i) {
     const auto g = s.propose();
     out.push_back(g);

@@ -40,4 +40,19 @@ public:
     std::filesystem::create_directories(path() / cls);
     std::ofstream(path() / cls / (std::to_string(i) + ".txt")) << text;
   }
+  /// Two classes (weather, sport) of 40 texts of 8 words each, drawn from 6 words of their own
+  /// and 6 shared ones: a task a text classifier learns in a few epochs.
+  void write_two_topics() const {
+    const char* own[2][6] = {{"rain", "cloud", "wind", "storm", "snow", "fog"},
+                             {"goal", "match", "team", "score", "coach", "league"}};
+    const char* shared[6] = {"the", "a", "today", "again", "very", "news"};
+    for (int i = 0; i < 40; ++i) {
+      for (int cls = 0; cls < 2; ++cls) {
+        std::string text;
+        for (int w = 0; w < 8; ++w)
+          text += std::string(w % 2 == 0 ? own[cls][(i + w) % 6] : shared[(i * 5 + w) % 6]) + " ";
+        write(cls == 0 ? "weather" : "sport", i, text);
+      }
+    }
+  }
 };

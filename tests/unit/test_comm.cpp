@@ -46,3 +46,14 @@ TEST_CASE("a truncated message is an error, not garbage", "[comm]") {
   bytes.resize(bytes.size() - 1);
   CHECK_THROWS_WITH(comm::unpack_request(bytes), Catch::Contains("truncated"));
 }
+
+TEST_CASE("protocol messages carry recurrent cells", "[comm]") {
+  const train::EvalRequest request{3, 9, space::darts_v2_recurrent()};
+  CHECK(comm::unpack_request(comm::pack_request(request)).genotype == request.genotype);
+  train::EvalResult result;
+  result.genotype = space::darts_v2_recurrent();
+  result.message = "ok";
+  const auto r = comm::unpack_result(comm::pack_result(result));
+  CHECK(r.genotype == result.genotype);
+  CHECK(r.message == "ok");
+}

@@ -91,6 +91,6 @@ TEST_CASE("bad text settings are one clear error", "[data]") {
   cfg = folder_config(folder);
   cfg.dataset = "fashion-mnist";
   CHECK_THROWS_AS(hpcnas::data::load_text_splits(cfg), DataError);
-  CHECK(hpcnas::data::is_text_dataset("spamassassin"));
-  CHECK_FALSE(hpcnas::data::is_text_dataset("fashion-mnist"));
+  CHECK(hpcnas::config::is_text_dataset("spamassassin"));
+  CHECK_FALSE(hpcnas::config::is_text_dataset("fashion-mnist"));
 }

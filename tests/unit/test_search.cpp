@@ -15,7 +15,7 @@ TEST_CASE("random strategy is reproducible from the seed", "[search]") {
     const auto g = a->propose();
     REQUIRE(g == b->propose());
     same_as_other_seed += g == c->propose();
-    REQUIRE_NOTHROW(g.validate());
+    REQUIRE_NOTHROW(g.image().validate());
   }
   CHECK(same_as_other_seed == 0);
   CHECK(a->name() == "random");

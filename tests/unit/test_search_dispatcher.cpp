@@ -144,7 +144,7 @@ namespace {
 
 /// A stand-in proxy: any fixed function of the genotype serves (ties are frequent, which the
 /// tie rule has to settle).
-double encoding_sum(const space::Genotype& genotype) {
+double encoding_sum(const space::Architecture& genotype) {
   const auto encoding = genotype.encode();
   return std::accumulate(encoding.begin(), encoding.end(), 0.0);
 }
@@ -153,8 +153,8 @@ double encoding_sum(const space::Genotype& genotype) {
 class CountingStrategy : public search::RandomStrategy {
 public:
   using RandomStrategy::RandomStrategy;
-  void discard(const space::Genotype& genotype) override { discarded.push_back(genotype); }
-  std::vector<space::Genotype> discarded;
+  void discard(const space::Architecture& genotype) override { discarded.push_back(genotype); }
+  std::vector<space::Architecture> discarded;
 };
 
 } // namespace
@@ -166,7 +166,7 @@ TEST_CASE("a prefilter hands out the best of its candidates and the rest are dis
   search::Dispatcher d(strategy, 8, 3, {4, encoding_sum});
   search::RandomStrategy same(3); // draws what `strategy` draws
   for (int child = 0; child < 8; ++child) {
-    std::vector<space::Genotype> candidates;
+    std::vector<space::Architecture> candidates;
     std::size_t best = 0;
     for (int i = 0; i < 4; ++i) {
       candidates.push_back(same.propose());
@@ -188,7 +188,7 @@ TEST_CASE("a NaN proxy score ranks below every number", "[search]") {
   search::RandomStrategy strategy(4);
   search::RandomStrategy same(4);
   int calls = 0;
-  auto score = [&calls](const space::Genotype&) {
+  auto score = [&calls](const space::Architecture&) {
     return ++calls == 1 ? std::numeric_limits<double>::quiet_NaN() : -1e300;
   };
   search::Dispatcher d(strategy, 1, 4, {2, score});

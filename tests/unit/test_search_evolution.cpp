@@ -97,7 +97,7 @@ TEST_CASE("random until the population is proposed, then one-edit mutations of m
   search::EvolutionStrategy s(cfg.seed, cfg.evolution);
   const train::SurrogateEvaluator surrogate(3, {}, 0);
   // Asynchronous: more proposals than the population before any result arrives never waits.
-  std::vector<space::Genotype> out;
+  std::vector<space::Architecture> out;
   for (int i = 0; i < 12; ++i)
     out.push_back(s.propose());
   CHECK(s.proposed() == 12);
@@ -109,10 +109,11 @@ TEST_CASE("random until the population is proposed, then one-edit mutations of m
   CHECK(s.observed() == 12);
   for (int i = 0; i < 100; ++i) {
     const auto child = s.propose();
-    REQUIRE_NOTHROW(child.validate());
+    REQUIRE_NOTHROW(child.image().validate());
     bool one_edit_of_member = false;
     for (const auto& m : s.population())
-      one_edit_of_member = one_edit_of_member || differences(child, m.genotype) == 1;
+      one_edit_of_member =
+          one_edit_of_member || differences(child.image(), m.genotype.image()) == 1;
     REQUIRE(one_edit_of_member);
     s.observe(result_of(12 + i, child, surrogate.reward_of(child)));
   }

@@ -8,6 +8,11 @@
 #include "strategy_driver.hpp"
 
 using namespace hpcnas;
+
+namespace {
+const space::SearchSpace kImage = space::SearchSpace::image();
+const int kSlots = search::MutationPolicy().slots();
+} // namespace
 using search::HybridStrategy;
 using search::Mutation;
 using search::MutationPolicy;
@@ -34,25 +39,25 @@ int differences(const std::vector<int>& a, const std::vector<int>& b) {
 
 TEST_CASE("the untrained mutation policy is the uniform mutation", "[search][hybrid]") {
   std::mt19937_64 rng(1);
-  const std::vector<int> parent = search::policy_decisions(space::sample_genotype(rng));
+  const std::vector<int> parent = kImage.decisions_of(space::sample_genotype(rng));
   const auto prob = MutationPolicy().probabilities(parent);
-  for (int p = 0; p < search::kPolicyDecisions; ++p) {
-    const int n = search::decision_choices(p);
-    for (int v = 0; v < MutationPolicy::kSlots; ++v) {
+  for (int p = 0; p < kImage.decisions(); ++p) {
+    const int n = kImage.choices(p);
+    for (int v = 0; v < kSlots; ++v) {
       const double expected = v >= n || v == parent[static_cast<std::size_t>(p)]
                                   ? 0.0
-                                  : 1.0 / search::kPolicyDecisions / (n - 1);
-      CHECK(prob[static_cast<std::size_t>(p * MutationPolicy::kSlots + v)] == Approx(expected));
+                                  : 1.0 / kImage.decisions() / (n - 1);
+      CHECK(prob[static_cast<std::size_t>(p * kSlots + v)] == Approx(expected));
     }
   }
 }
 
 TEST_CASE("a rewarded mutation becomes likelier and a punished one rarer", "[search][hybrid]") {
   std::mt19937_64 rng(2);
-  std::vector<int> parent = search::policy_decisions(space::sample_genotype(rng));
+  std::vector<int> parent = kImage.decisions_of(space::sample_genotype(rng));
   parent[6] = 2;             // op a of node 1 ...
   const Mutation m{6, 2, 5}; // ... from op 2 to op 5
-  const std::size_t at = 6 * MutationPolicy::kSlots + 5;
+  const std::size_t at = 6 * kSlots + 5;
   const double before = MutationPolicy().probabilities(parent)[at];
   MutationPolicy policy;
   const search::PolicyStep step = policy.reinforce(parent, m, 1.0, 0.5);
@@ -64,10 +69,9 @@ TEST_CASE("a rewarded mutation becomes likelier and a punished one rarer", "[sea
   std::vector<int> improved = parent;
   improved[6] = 5;
   double at_6 = 0;
-  for (int v = 0; v < MutationPolicy::kSlots; ++v)
-    at_6 +=
-        policy.probabilities(improved)[static_cast<std::size_t>(6 * MutationPolicy::kSlots + v)];
-  CHECK(at_6 < 1.0 / search::kPolicyDecisions);
+  for (int v = 0; v < kSlots; ++v)
+    at_6 += policy.probabilities(improved)[static_cast<std::size_t>(6 * kSlots + v)];
+  CHECK(at_6 < 1.0 / kImage.decisions());
   MutationPolicy punished;
   punished.reinforce(parent, m, -1.0, 0.5);
   CHECK(punished.probabilities(parent)[at] < before);
@@ -90,15 +94,15 @@ TEST_CASE("hybrid starts random, then changes one decision of a population membe
   CHECK(s.mutations_out() == 0); // the random start has no parents
   CHECK(s.updates() == 0);
   // Three children out at once (three trainers), their results back in another order.
-  std::vector<space::Genotype> children;
+  std::vector<space::Architecture> children;
   for (int i = 0; i < 3; ++i)
     children.push_back(s.propose());
   CHECK(s.mutations_out() == 3);
   for (const auto& child : children) {
-    const auto decisions = search::policy_decisions(child);
-    int nearest = search::kPolicyDecisions;
+    const auto decisions = kImage.decisions_of(child);
+    int nearest = kImage.decisions();
     for (const auto& m : s.population())
-      nearest = std::min(nearest, differences(decisions, search::policy_decisions(m.genotype)));
+      nearest = std::min(nearest, differences(decisions, kImage.decisions_of(m.genotype)));
     CHECK(nearest == 1);
   }
   for (int i : {2, 0, 1})
@@ -122,7 +126,7 @@ TEST_CASE("hybrid learns which mutations improve on the surrogate", "[search][hy
   const auto best = std::max_element(
       s.population().begin(), s.population().end(),
       [](const search::Member& a, const search::Member& b) { return a.reward < b.reward; });
-  const std::vector<int> parent = search::policy_decisions(best->genotype);
+  const std::vector<int> parent = kImage.decisions_of(best->genotype);
   auto entropy = [&parent](const MutationPolicy& policy) {
     double h = 0;
     for (double p : policy.probabilities(parent))
@@ -143,7 +147,7 @@ TEST_CASE("a restored hybrid strategy continues exactly", "[search][hybrid]") {
   HybridStrategy a(4, small_population(), config::HybridConfig{});
   drive(a, surrogate, 40);
   // Save with two mutated children out and an update not yet taken.
-  const space::Genotype out1 = a.propose(), out2 = a.propose();
+  const space::Architecture out1 = a.propose(), out2 = a.propose();
   a.observe(result_of(41, out2, 0.0)); // failed child: reward 0
   REQUIRE(a.mutations_out() == 1);
   const std::vector<char> state = a.save_state();

@@ -7,6 +7,10 @@
 #include "strategy_driver.hpp"
 
 using namespace hpcnas;
+
+namespace {
+const space::SearchSpace kImage = space::SearchSpace::image();
+}
 using testing::drive;
 using testing::result_of;
 using search::QLearningStrategy;
@@ -35,12 +39,12 @@ TEST_CASE("one replayed result carries its reward back along its decisions",
   cfg.learning_rate = 1;
   cfg.replay = 1;
   QLearningStrategy s(2, cfg, 10);
-  const space::Genotype g = s.propose();
+  const space::Architecture g = s.propose();
   s.observe(result_of(0, g, 0.9));
-  const std::vector<int> d = search::policy_decisions(g);
+  const std::vector<int> d = kImage.decisions_of(g);
   // lr 1: the last step takes the reward, every earlier step the best of the next state's values,
   // the reward (0.9) against untouched 0.5s.
-  for (int step = 0; step < search::kPolicyDecisions; ++step)
+  for (int step = 0; step < kImage.decisions(); ++step)
     CHECK(s.q(step, step > 0 ? d[step - 1] : 0, d[step]) == Approx(0.9));
   CHECK(s.memory_size() == 1);
   // At lr 0.5 from Q = 0.2: Peng's Q(lambda) with lambda 1 moves every step halfway to the reward
@@ -48,7 +52,7 @@ TEST_CASE("one replayed result carries its reward back along its decisions",
   // so the reward's pull halves at every step back.
   cfg.learning_rate = 0.5;
   cfg.initial_q = 0.2;
-  const int last = search::kPolicyDecisions - 1;
+  const int last = kImage.decisions() - 1;
   double first_step[2] = {};
   for (const double lambda : {0.0, 1.0}) {
     cfg.lambda = lambda;
@@ -60,11 +64,11 @@ TEST_CASE("one replayed result carries its reward back along its decisions",
   CHECK(first_step[0] == Approx(0.2).margin(1e-6));
   CHECK(first_step[1] == Approx(0.55));
   // A failed child counts with reward 0.
-  const space::Genotype failed = s.propose();
+  const space::Architecture failed = s.propose();
   train::EvalResult r = result_of(1, failed, 0.7);
   r.status = train::EvalStatus::kDiverged;
   s.observe(r);
-  const std::vector<int> f = search::policy_decisions(failed);
+  const std::vector<int> f = kImage.decisions_of(failed);
   CHECK(s.q(last, f[last - 1], f[last]) == 0.0);
 }
 

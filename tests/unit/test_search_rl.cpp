@@ -9,6 +9,10 @@
 #include "strategy_driver.hpp"
 
 using namespace hpcnas;
+
+namespace {
+const space::SearchSpace kImage = space::SearchSpace::image();
+}
 using testing::drive;
 using testing::result_of;
 
@@ -48,24 +52,24 @@ TEST_CASE("policy decisions map one to one onto genotypes", "[search][rl]") {
   std::mt19937_64 rng(3);
   for (int i = 0; i < 50; ++i) {
     const auto g = space::sample_genotype(rng);
-    const auto d = search::policy_decisions(g);
-    REQUIRE(d.size() == static_cast<std::size_t>(search::kPolicyDecisions));
-    REQUIRE(search::genotype_from_decisions(d) == g);
+    const auto d = kImage.decisions_of(g);
+    REQUIRE(d.size() == static_cast<std::size_t>(kImage.decisions()));
+    REQUIRE(kImage.from_decisions(d) == g);
   }
-  const auto d = search::policy_decisions(space::darts_v2());
+  const auto d = kImage.decisions_of(space::darts_v2());
   // normal node 0: ('sep_conv_3x3', 0), ('sep_conv_3x3', 1) -> input a, input b, op a, op b
   CHECK(std::vector<int>(d.begin(), d.begin() + 4) == std::vector<int>{0, 1, 3, 3});
   auto bad = d;
   bad[0] = 2; // node 0 may read states 0 and 1 only
-  CHECK_THROWS_AS(search::genotype_from_decisions(bad), space::SpaceError);
+  CHECK_THROWS_AS(kImage.from_decisions(bad), space::SpaceError);
 }
 
 TEST_CASE("the teacher-forced log-probability is the sum over the decisions", "[search][rl]") {
   search::RlStrategy s(4, config::RlConfig{});
   const auto g = s.propose();
-  const auto d = search::policy_decisions(g);
+  const auto d = kImage.decisions_of(g);
   double sum = 0;
-  for (int step = 0; step < search::kPolicyDecisions; ++step) {
+  for (int step = 0; step < kImage.decisions(); ++step) {
     const auto p = s.choice_probabilities(g, step);
     const int expected = step % 4 < 2 ? (step % 16) / 4 + 2 : space::kCandidateOps;
     REQUIRE(static_cast<int>(p.size()) == expected);
@@ -93,7 +97,7 @@ TEST_CASE("rl proposals are reproducible from the seed and arrival order", "[sea
     same += from_a[i] == from_c[i];
   CHECK(same == 0);
   for (const auto& g : from_a)
-    REQUIRE_NOTHROW(g.validate());
+    REQUIRE_NOTHROW(g.image().validate());
 }
 
 TEST_CASE("the policy leaves the global torch generator alone", "[search][rl]") {
@@ -154,7 +158,7 @@ TEST_CASE("REINFORCE raises the probability of a rewarded decision", "[search][r
   CHECK(before == Approx(1.0 / space::kCandidateOps).epsilon(0.1));
   for (int i = 0; i < 40 * 5; ++i) { // 40 updates of M = 5
     const auto g = s.propose();
-    s.observe(result_of(i, g, g.normal.edges[0].op == space::Op::kSepConv3x3 ? 1.0 : 0.0));
+    s.observe(result_of(i, g, g.image().normal.edges[0].op == space::Op::kSepConv3x3 ? 1.0 : 0.0));
   }
   CHECK(s.updates() == 40);
   const double after = probability_of_first_op(s, sep_conv_3x3);

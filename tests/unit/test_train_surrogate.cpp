@@ -132,7 +132,7 @@ TEST_CASE("the surrogate's learning curve: lower and rougher at few epochs, the 
       CHECK(reward >= 0);
       at[epochs].push_back(reward);
     }
-    const double u = curve.learning_speed(request.genotype);
+    const double u = curve.learning_speed(request.genotype.image());
     CHECK(u >= 0.5);
     CHECK(u <= 1.5);
   }

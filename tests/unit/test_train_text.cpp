@@ -28,19 +28,9 @@ hpcnas::config::SearchConfig text_config(const TextFolder& folder) {
   return cfg;
 }
 
-/// Two classes of 40 texts of 8 words each, drawn from 6 words of their own and 6 shared ones.
+/// The two-topic corpus (TextFolder::write_two_topics) and its classifier's configuration.
 hpcnas::config::SearchConfig two_topics(const TextFolder& folder) {
-  const char* own[2][6] = {{"rain", "cloud", "wind", "storm", "snow", "fog"},
-                           {"goal", "match", "team", "score", "coach", "league"}};
-  const char* shared[6] = {"the", "a", "today", "again", "very", "news"};
-  for (int i = 0; i < 40; ++i) {
-    for (int cls = 0; cls < 2; ++cls) {
-      std::string text;
-      for (int w = 0; w < 8; ++w)
-        text += std::string(w % 2 == 0 ? own[cls][(i + w) % 6] : shared[(i * 5 + w) % 6]) + " ";
-      folder.write(cls == 0 ? "weather" : "sport", i, text);
-    }
-  }
+  folder.write_two_topics();
   return text_config(folder);
 }
 

@@ -4,12 +4,12 @@
 
 #include <string>
 
-#include "hpcnas/space/genotype.hpp"
+#include "hpcnas/space/architecture.hpp"
 
 namespace hpcnas::app {
 
 struct PickedGenotype {
-  space::Genotype genotype;
+  space::Architecture genotype; ///< an image genotype or (a text search's) recurrent cell
   std::string description;    ///< e.g. "evaluation 41 of run.h5 (reward 0.8130)"
   double source_seconds = -1; ///< the source run's wall time (-1: given as text)
 };

@@ -24,6 +24,11 @@ struct DataConfig {
   int vocab_size = 20000;     ///< ids of the vocabulary, padding and unknown included
 };
 
+/// A dataset of texts (whose children are recurrent cells) rather than images.
+inline bool is_text_dataset(const std::string& dataset) {
+  return dataset == "spamassassin" || dataset == "text-folder";
+}
+
 /// Shape of a child network built from a genotype.
 struct NetworkConfig {
   int channels = 16; ///< C, the initial channel count
@@ -31,6 +36,7 @@ struct NetworkConfig {
   int stem_multiplier = 3;
   int embedding = 64; ///< text classifiers: token embedding width
   int hidden = 64;    ///< text classifiers: hidden state width
+  int rnn_nodes = 8;  ///< text classifiers: nodes of a searched recurrent cell
 };
 
 /// How one child is trained (SGD, momentum, cosine schedule, clipping).
@@ -188,7 +194,8 @@ struct DartsConfig {
 /// the DARTS paper's CIFAR-10 values.
 struct FinalTrainConfig {
   std::string genotype;      ///< DARTS text; or:
-  std::string from;          ///< a search or darts run file to take the genotype from
+  std::string from;          ///< a search or darts run file to take the genotype from; or:
+  std::string baseline;      ///< lstm | gru: a baseline text classifier (text datasets)
   std::string pick = "best"; ///< --from a search file: best (by reward) or an evaluation id
   int epochs = 600;
   int batch_size = 96;          ///< global batch: split across ranks and --accumulate

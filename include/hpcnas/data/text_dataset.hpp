@@ -33,9 +33,6 @@ struct TextSplits {
   int num_classes() const { return static_cast<int>(class_names.size()); }
 };
 
-/// Whether `dataset` names a text dataset (spamassassin, text-folder).
-bool is_text_dataset(const std::string& dataset);
-
 /// The ids of `documents[indices]` as tensors, each text cut to max_tokens.
 TextDataset encode_texts(const std::vector<TextDocument>& documents,
                          const std::vector<std::int64_t>& indices, const Vocabulary& vocabulary,

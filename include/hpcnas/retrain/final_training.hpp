@@ -1,6 +1,9 @@
 #pragma once
 /// `hpcnas train`: a genotype trained from scratch under DARTS's evaluation protocol, data-
-/// parallel over the ranks of a Collective, then tested and exported. Torch-free header.
+/// parallel over the ranks of a Collective, then tested and exported. An image genotype trains
+/// its network on an image dataset; a recurrent cell (or a plain LSTM or GRU, the baselines)
+/// trains a text classifier on a text dataset, with the validation split as the holdout.
+/// Torch-free header.
 ///
 /// Batches: each epoch draws a permutation of the training images seeded by the run seed and the
 /// epoch, identical on every rank. Step b takes global batch b of size --batch-size (a last
@@ -20,9 +23,37 @@
 #include "hpcnas/comm/collective.hpp"
 #include "hpcnas/config/search_config.hpp"
 #include "hpcnas/retrain/records.hpp"
-#include "hpcnas/space/genotype.hpp"
+#include "hpcnas/space/architecture.hpp"
 
 namespace hpcnas::retrain {
+
+/// What a final training trains: an architecture of either space or, on a text dataset, a
+/// baseline text classifier (a plain LSTM or GRU in the cell's place).
+class TrainedModel {
+public:
+  TrainedModel(space::Architecture architecture) // NOLINT: implicit
+      : architecture_(std::move(architecture)) {}
+  TrainedModel(space::Genotype genotype) : architecture_(std::move(genotype)) {}  // NOLINT
+  TrainedModel(space::RecurrentGenotype cell) : architecture_(std::move(cell)) {} // NOLINT
+  /// "lstm" or "gru"; throws std::invalid_argument for another name.
+  static TrainedModel baseline(const std::string& kind);
+  /// A DARTS genotype text of either kind, or "lstm" or "gru".
+  static TrainedModel parse(const std::string& text);
+
+  bool is_baseline() const { return !baseline_.empty(); }
+  const std::string& baseline_kind() const { return baseline_; }
+  /// Throws std::logic_error for a baseline.
+  const space::Architecture& architecture() const;
+  /// Whether it classifies texts (a recurrent cell or a baseline) rather than images.
+  bool is_text() const { return is_baseline() || architecture_.is_recurrent(); }
+  /// The genotype's DARTS text, or the baseline's name.
+  std::string to_string() const { return is_baseline() ? baseline_ : architecture_.to_string(); }
+
+private:
+  TrainedModel() = default;
+  space::Architecture architecture_;
+  std::string baseline_;
+};
 
 /// Where a training stands: the epoch in progress (0-based) and the steps of it already taken.
 struct Position {
@@ -57,16 +88,17 @@ enum class RunEnd {
 
 class FinalTraining {
 public:
-  /// Loads the data (throws data::DataError) and builds the network of `genotype` seeded by
-  /// cfg.seed, on cfg.device. Throws std::invalid_argument when the batch cannot be split or the
+  /// Loads the data (throws data::DataError) and builds the network of `model` seeded by
+  /// cfg.seed, on cfg.device. Throws std::invalid_argument when the model does not fit the
+  /// dataset (an image genotype on texts, a cell on images), the batch cannot be split or the
   /// training set is smaller than a batch, or the device is unusable. Calls no collective, so a
   /// failure on one rank can be agreed on; the first step starts every rank from rank 0's
   /// parameters.
-  FinalTraining(const config::FinalTrainConfig& cfg, const space::Genotype& genotype,
+  FinalTraining(const config::FinalTrainConfig& cfg, const TrainedModel& model,
                 comm::Collective& host, comm::Collective& tensors);
-  FinalTraining(const config::FinalTrainConfig& cfg, const space::Genotype& genotype,
+  FinalTraining(const config::FinalTrainConfig& cfg, const TrainedModel& model,
                 comm::Collective& collective)
-      : FinalTraining(cfg, genotype, collective, collective) {}
+      : FinalTraining(cfg, model, collective, collective) {}
   ~FinalTraining();
   FinalTraining(const FinalTraining&) = delete;
   FinalTraining& operator=(const FinalTraining&) = delete;
@@ -80,7 +112,8 @@ public:
   /// The final model on the test set (collective), BatchNorm statistics of rank 0.
   TestResults test();
   /// Rank 0 only, no communication: writes the ONNX model and returns the logits of the first
-  /// `images` test images as the check sample. Throws deploy::ExportError.
+  /// `images` test images as the check sample. Throws deploy::ExportError (and always for a
+  /// text classifier: not supported).
   ExportSample export_onnx(const std::string& path, int images);
 
   /// Weights, BatchNorm statistics, momentum, position and the progress of a partly done epoch,

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "hpcnas/space/genotype.hpp"
+#include "hpcnas/space/architecture.hpp"
 
 namespace hpcnas::search {
 
@@ -18,7 +18,7 @@ std::vector<int> asha_rungs(int min_epochs, int max_epochs, int eta);
 /// A child that goes on to the next rung.
 struct Promotion {
   std::int64_t from = -1; ///< the evaluation whose weights it continues
-  space::Genotype genotype;
+  space::Architecture genotype;
   int rung = 0; ///< index of the rung it is promoted to
 };
 
@@ -28,13 +28,15 @@ struct Promotion {
 /// to fill. A failed result joins its rung and is never promoted. Ties go to the older result.
 class AshaScheduler {
 public:
-  AshaScheduler(std::vector<int> rungs, int eta);
+  AshaScheduler(std::vector<int> rungs, int eta,
+                space::SearchSpace space = space::SearchSpace::image());
 
   const std::vector<int>& rungs() const { return rungs_; }
   /// The promotion for an idle trainer, or nothing: start a new child. A child is promoted once.
   std::optional<Promotion> promote();
   /// A finished evaluation at rung `rung` (its index).
-  void record(std::int64_t id, const space::Genotype& genotype, int rung, double reward, bool ok);
+  void record(std::int64_t id, const space::Architecture& genotype, int rung, double reward,
+              bool ok);
   /// Results recorded at rung `rung`.
   std::size_t rung_size(int rung) const {
     return members_.at(static_cast<std::size_t>(rung)).size();
@@ -48,7 +50,7 @@ public:
 private:
   struct Member {
     std::int64_t id = 0;
-    space::Genotype genotype;
+    space::Architecture genotype;
     double reward = 0;
     bool ok = false;
     bool promoted = false;
@@ -56,6 +58,7 @@ private:
 
   std::vector<int> rungs_;
   int eta_;
+  space::SearchSpace space_;                 ///< of the saved members' encodings
   std::vector<std::vector<Member>> members_; ///< per rung, in arrival order
 };
 

@@ -30,7 +30,7 @@ namespace hpcnas::search {
 /// genotype alone, so that a replay after a restart draws the same children again.
 struct Prefilter {
   int candidates = 1;
-  std::function<double(const space::Genotype&)> score; ///< empty: no prefilter
+  std::function<double(const space::Architecture&)> score; ///< empty: no prefilter
 };
 
 /// How long children train: every child `epochs` (the run's --epochs), or, with rungs, as
@@ -43,7 +43,7 @@ struct Fidelity {
 
 /// An evaluation handed out (or owed) and not yet returned.
 struct Outstanding {
-  space::Genotype genotype;
+  space::Architecture genotype;
   double proxy_score = std::numeric_limits<double>::quiet_NaN(); ///< the prefilter's, or NaN
   int epochs = 0;                                                ///< as train::EvalRequest
   int from_epochs = 0;                                           ///< as train::EvalRequest

@@ -14,7 +14,7 @@ namespace hpcnas::search {
 
 /// One evaluated architecture in the population.
 struct Member {
-  space::Genotype genotype;
+  space::Architecture genotype;
   double reward = 0;    ///< 0 for a failed child
   std::int64_t id = -1; ///< evaluation id, for the record
   bool operator==(const Member& o) const {
@@ -43,7 +43,8 @@ void age_in(std::deque<Member>& population, const Member& m, int size);
 void write_population(std::ostream& out, const std::deque<Member>& population);
 /// Reads what write_population wrote; throws std::runtime_error naming the problem (a size
 /// above `limit`, a truncated or invalid member).
-std::deque<Member> read_population(std::istream& in, std::size_t limit);
+std::deque<Member> read_population(std::istream& in, std::size_t limit,
+                                   const space::SearchSpace& space);
 
 /// Aging evolution, asynchronous. The first `population` proposals are uniformly random (and so
 /// is any proposal while no result has arrived yet). Afterwards each proposal is a mutation
@@ -53,12 +54,13 @@ std::deque<Member> read_population(std::istream& in, std::size_t limit);
 /// oldest dies. A failed child joins with reward 0.
 class EvolutionStrategy : public Strategy {
 public:
-  EvolutionStrategy(std::uint64_t seed, const config::EvolutionConfig& cfg);
+  EvolutionStrategy(std::uint64_t seed, const config::EvolutionConfig& cfg,
+                    space::SearchSpace space = space::SearchSpace::image());
   std::string name() const override { return "evolution"; }
-  space::Genotype propose() override;
+  space::Architecture propose() override;
   void observe(const train::EvalResult& result) override;
   /// Uncounts the proposal: the random start spans `population` children evaluated.
-  void discard(const space::Genotype& genotype) override;
+  void discard(const space::Architecture& genotype) override;
   /// Population (oldest first), generator and the number of proposals and results so far.
   std::vector<char> save_state() const override;
   void load_state(const std::vector<char>& state) override;

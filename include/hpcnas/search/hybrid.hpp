@@ -3,7 +3,6 @@
 /// trains on how much each child improved on its parent. Why it should beat both parents:
 /// docs/strategies.md.
 
-#include <array>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -12,12 +11,11 @@
 #include <vector>
 
 #include "hpcnas/search/evolution.hpp"
-#include "hpcnas/search/rl_controller.hpp"
 
 namespace hpcnas::search {
 
-/// One mutation: decision `position` (kPolicyDecisions order: per cell and node, input a,
-/// input b, op a, op b) changes from `from` to `to`.
+/// One mutation: decision `position` (in space::SearchSpace's decision order) changes from
+/// `from` to `to`.
 struct Mutation {
   int position = 0;
   int from = 0;
@@ -36,14 +34,17 @@ struct PolicyStep {
 /// (v != c) from one softmax over all of them, with logit
 ///   w[p][v] - w[p][c] - log(choices(p) - 1).
 /// So it moves a decision towards values worth more than the parent's, and leaves alone the
-/// decisions where the parent already holds the best value. At w = 0 it is exactly the uniform
-/// mutation of space::mutate (every decision equally likely, then every other value); the log
-/// term keeps decisions with few values (node 0's inputs) from being drawn less often.
+/// decisions where the parent already holds the best value. At w = 0 every decision that has
+/// another value is equally likely, then every other value (for image cells exactly the
+/// uniform mutation of space::mutate); the log term keeps decisions with few values (node 0's
+/// inputs) from being drawn less often.
 class MutationPolicy {
 public:
-  static constexpr int kSlots = space::kCandidateOps; ///< at least any decision's choices
+  explicit MutationPolicy(space::SearchSpace space = space::SearchSpace::image());
 
-  /// Probability of each mutation of `parent` (its decisions), at [position * kSlots + value];
+  /// Values per decision in probabilities() and weights(): the space's largest choices.
+  int slots() const { return slots_; }
+  /// Probability of each mutation of `parent` (its decisions), at [position * slots() + value];
   /// 0 for the parent's own values and for values a decision does not have.
   std::vector<double> probabilities(const std::vector<int>& parent) const;
   /// Draws a mutation of `parent` by inverse CDF with `rng`.
@@ -53,13 +54,19 @@ public:
                        double learning_rate);
   double worth(int position, int value) const;
 
-  /// Every w[p][v], p-major (kSlots per decision, unused slots 0): for the saved state.
+  /// Every w[p][v], p-major (slots() per decision, unused slots 0): for the saved state.
   std::vector<double> weights() const;
   /// Throws std::runtime_error when `values` has the wrong length or a non-finite value.
   void set_weights(const std::vector<double>& values);
 
 private:
-  std::array<std::array<double, kSlots>, kPolicyDecisions> worth_{};
+  double& at(std::vector<double>& table, int position, int value) const {
+    return table[static_cast<std::size_t>(position * slots_ + value)];
+  }
+
+  space::SearchSpace space_;
+  int slots_;
+  std::vector<double> worth_; ///< w[p][v] at p * slots_ + v
 };
 
 /// Aging evolution (EvolutionStrategy's population, tournament and random start) whose child is
@@ -71,12 +78,13 @@ private:
 class HybridStrategy : public Strategy {
 public:
   HybridStrategy(std::uint64_t seed, const config::EvolutionConfig& evolution,
-                 const config::HybridConfig& cfg);
+                 const config::HybridConfig& cfg,
+                 space::SearchSpace space = space::SearchSpace::image());
   std::string name() const override { return "hybrid"; }
-  space::Genotype propose() override;
+  space::Architecture propose() override;
   void observe(const train::EvalResult& result) override;
   /// Uncounts the proposal and forgets its mutation (the policy learns from evaluated ones).
-  void discard(const space::Genotype& genotype) override;
+  void discard(const space::Architecture& genotype) override;
   std::vector<ControllerUpdate> take_updates() override;
   /// Population, policy, baseline, the mutations still out, generator, counts and updates not
   /// yet taken: a resumed search continues exactly.

@@ -1,7 +1,6 @@
 #pragma once
 /// MetaQNN's Q-learning, `--strategy qlearning` (Baker et al., ICLR 2017), on hpcnas's cell space.
 
-#include <array>
 #include <cstdint>
 #include <map>
 #include <random>
@@ -9,24 +8,24 @@
 #include <string>
 #include <vector>
 
-#include "hpcnas/search/rl_controller.hpp"
 #include "hpcnas/search/strategy.hpp"
 
 namespace hpcnas::search {
 
-/// Tabular Q-learning over the sequence of decisions that builds a genotype (the order of
-/// kPolicyDecisions: per cell and node, input a, input b, op a, op b). A state is the step and
+/// Tabular Q-learning over the sequence of decisions that builds an architecture (in the order
+/// of space::SearchSpace: for image cells, per cell and node, input a, input b, op a, op b; for
+/// recurrent cells, per node, input then activation). A state is the step and
 /// the decision just taken, the action the next decision; every step's reward is 0 but the last,
 /// which is the child's reward (0 when it failed); discount 1.
 ///
 /// propose(): with probability epsilon the whole architecture is drawn at random, otherwise it
 /// is the greedy one (ties broken at random). Per architecture rather than per decision, as a
 /// greedy architecture is what the table believes best, while with epsilon per decision nearly
-/// every architecture (32 decisions) would be partly random. Epsilon falls from
+/// every architecture (32 decisions for image cells) would be partly random. Epsilon falls from
 /// epsilon_start to epsilon_end in epsilon_stages equal stages over epsilon_span proposals
 /// (MetaQNN's schedule shape). An architecture already proposed is not proposed again: as in
 /// MetaQNN, one already evaluated has its recorded reward replayed instead; then the next draw
-/// takes each decision at random with probability attempt / 32, so a greedy proposal that is
+/// takes each decision at random with probability attempt / decisions, so a greedy proposal that is
 /// known turns into a near-greedy new one.
 ///
 /// observe(): the result joins the replay memory, then `replay` experiences drawn uniformly from
@@ -37,12 +36,13 @@ namespace hpcnas::search {
 class QLearningStrategy : public Strategy {
 public:
   /// `budget` sets the epsilon schedule when cfg.epsilon_span is 0.
-  QLearningStrategy(std::uint64_t seed, const config::QLearningConfig& cfg, int budget);
+  QLearningStrategy(std::uint64_t seed, const config::QLearningConfig& cfg, int budget,
+                    space::SearchSpace space = space::SearchSpace::image());
   std::string name() const override { return "qlearning"; }
-  space::Genotype propose() override;
+  space::Architecture propose() override;
   void observe(const train::EvalResult& result) override;
   /// Uncounts the proposal (epsilon falls over children evaluated) and lets it be proposed again.
-  void discard(const space::Genotype& genotype) override;
+  void discard(const space::Architecture& genotype) override;
   /// Q-table, replay memory, the architectures proposed so far, generator, proposal count and
   /// the schedule's span: a resumed search continues exactly.
   std::vector<char> save_state() const override;
@@ -55,7 +55,6 @@ public:
   std::size_t memory_size() const { return memory_.size(); }
 
 private:
-  static constexpr int kMaxChoices = space::kCandidateOps; // more than any input decision
   using Decisions = std::vector<int>;
   struct Experience {
     Decisions decisions;
@@ -68,6 +67,7 @@ private:
   void update_along(const Experience& e);
   double& cell(int step, int previous, int action);
 
+  int max_choices_; ///< of any decision: the Q-table's width
   config::QLearningConfig cfg_;
   std::int64_t span_;
   std::mt19937_64 rng_;

@@ -12,24 +12,6 @@
 
 namespace hpcnas::search {
 
-/// Decisions per genotype: for each cell (normal, then reduce), for each node, in this order:
-/// input a, input b, op a, op b (ENAS micro-search order). Node n's edges are edges[2n] (a) and
-/// edges[2n+1] (b); an input decision chooses among states 0..n+1, an op decision among the
-/// kCandidateOps candidate ops.
-inline constexpr int kPolicyDecisions = 2 * space::kNodes * 4;
-
-/// Choices of decision `step` (order above): the states before its node for an input, else
-/// kCandidateOps.
-inline int decision_choices(int step) {
-  const int within_cell = step % (4 * space::kNodes);
-  return within_cell % 4 < 2 ? within_cell / 4 + 2 : space::kCandidateOps;
-}
-
-/// The genotype as the policy's decisions, in the order above.
-std::vector<int> policy_decisions(const space::Genotype& g);
-/// Inverse of policy_decisions; throws space::SpaceError on an invalid sequence.
-space::Genotype genotype_from_decisions(const std::vector<int>& decisions);
-
 /// REINFORCE controller.
 ///
 /// propose() samples from the current policy with the strategy's own generator (never the global
@@ -44,10 +26,11 @@ space::Genotype genotype_from_decisions(const std::vector<int>& decisions);
 /// learns to avoid architectures that diverge or time out.
 class RlStrategy : public Strategy {
 public:
-  RlStrategy(std::uint64_t seed, const config::RlConfig& cfg);
+  RlStrategy(std::uint64_t seed, const config::RlConfig& cfg,
+             space::SearchSpace space = space::SearchSpace::image());
   ~RlStrategy() override;
   std::string name() const override { return "rl"; }
-  space::Genotype propose() override;
+  space::Architecture propose() override;
   void observe(const train::EvalResult& result) override;
   std::vector<ControllerUpdate> take_updates() override;
   /// Policy parameters, Adam's state, baseline, generator, update counter, buffered results
@@ -55,11 +38,11 @@ public:
   std::vector<char> save_state() const override;
   void load_state(const std::vector<char>& state) override;
 
-  /// Probabilities of the choices of decision `step` (0-based, order above) under the current
-  /// policy, given the earlier decisions of `g` (later ones are ignored).
-  std::vector<double> choice_probabilities(const space::Genotype& g, int step) const;
+  /// Probabilities of the choices of decision `step` (0-based, in the space's decision order)
+  /// under the current policy, given the earlier decisions of `g` (later ones are ignored).
+  std::vector<double> choice_probabilities(const space::Architecture& g, int step) const;
   /// Log-probability of `g` under the current policy.
-  double log_probability(const space::Genotype& g) const;
+  double log_probability(const space::Architecture& g) const;
   /// Moving-average baseline (0 before the first update).
   double baseline() const;
   /// Updates made so far.

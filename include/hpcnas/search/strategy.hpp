@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "hpcnas/config/search_config.hpp"
-#include "hpcnas/space/genotype.hpp"
+#include "hpcnas/space/architecture.hpp"
 #include "hpcnas/train/evaluation.hpp"
 
 namespace hpcnas::search {
@@ -35,16 +35,19 @@ struct ControllerUpdate {
   }
 };
 
+/// A search strategy over one space::SearchSpace: it proposes architectures of that space only.
 class Strategy {
 public:
+  explicit Strategy(space::SearchSpace space) : space_(space) {}
   virtual ~Strategy() = default;
   virtual std::string name() const = 0;
+  const space::SearchSpace& space() const { return space_; }
   /// The next architecture to evaluate.
-  virtual space::Genotype propose() = 0;
+  virtual space::Architecture propose() = 0;
   /// A proposal that will not be evaluated (a prefilter passed it over): the strategy forgets it
   /// as if it had not been proposed, so that its counts and what it awaits cover children sent
   /// to trainers only. Strategies that keep nothing per proposal ignore it.
-  virtual void discard(const space::Genotype& genotype) { (void)genotype; }
+  virtual void discard(const space::Architecture& genotype) { (void)genotype; }
   /// A finished evaluation (failed ones included, with reward 0), in arrival order.
   virtual void observe(const train::EvalResult& result) = 0;
   /// Updates made since the last call (learning strategies only), for the run file.
@@ -54,14 +57,19 @@ public:
   /// the same configuration.
   virtual std::vector<char> save_state() const = 0;
   virtual void load_state(const std::vector<char>& state) = 0;
+
+private:
+  space::SearchSpace space_;
 };
 
-/// Random search: every edge's input and op drawn uniformly, seeded by the run seed.
+/// Random search: every decision (an edge's input and op, a node's input and activation) drawn
+/// uniformly, seeded by the run seed.
 class RandomStrategy : public Strategy {
 public:
-  explicit RandomStrategy(std::uint64_t seed);
+  explicit RandomStrategy(std::uint64_t seed,
+                          space::SearchSpace space = space::SearchSpace::image());
   std::string name() const override { return "random"; }
-  space::Genotype propose() override;
+  space::Architecture propose() override;
   void observe(const train::EvalResult&) override {}
   std::vector<char> save_state() const override;
   void load_state(const std::vector<char>& state) override;
@@ -70,7 +78,11 @@ private:
   std::mt19937_64 rng_;
 };
 
-/// The strategy named by cfg.strategy, seeded from cfg.seed.
+/// The space a search of `cfg` explores: recurrent cells of --rnn-nodes for a text dataset,
+/// else image cells.
+space::SearchSpace search_space(const config::SearchConfig& cfg);
+
+/// The strategy named by cfg.strategy over search_space(cfg), seeded from cfg.seed.
 std::unique_ptr<Strategy> make_strategy(const config::SearchConfig& cfg);
 
 } // namespace hpcnas::search

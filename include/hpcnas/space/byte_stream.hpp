@@ -9,9 +9,12 @@
 #include <type_traits>
 #include <vector>
 
-#include "hpcnas/space/genotype.hpp"
+#include "hpcnas/space/architecture.hpp"
 
 namespace hpcnas::space {
+
+/// Marks a recurrent cell in a byte stream; an image encoding starts with an input (0 or 1).
+inline constexpr std::int32_t kRecurrentMark = -1;
 
 class ByteWriter {
 public:
@@ -25,8 +28,14 @@ public:
     bytes_.insert(bytes_.end(), bytes.begin(), bytes.end());
   }
   void put_string(const std::string& s) { put_bytes({s.begin(), s.end()}); }
-  void put_genotype(const Genotype& g) {
-    for (int v : g.encode())
+  /// An image genotype as its encoding (as hpcnas always wrote it); a recurrent cell as
+  /// kRecurrentMark, its node count and its encoding. No image encoding starts with the mark.
+  void put_architecture(const Architecture& a) {
+    if (a.is_recurrent()) {
+      put(kRecurrentMark);
+      put(static_cast<std::int32_t>(a.recurrent().nodes.size()));
+    }
+    for (int v : a.encode())
       put(static_cast<std::int32_t>(v));
   }
   std::vector<char> take() { return std::move(bytes_); }
@@ -59,10 +68,22 @@ public:
     const auto bytes = get_bytes();
     return {bytes.begin(), bytes.end()};
   }
-  Genotype get_genotype() {
+  Architecture get_architecture() {
+    const auto first = get<std::int32_t>();
+    if (first == kRecurrentMark) {
+      const auto nodes = get<std::int32_t>();
+      if (nodes < 1 || nodes > kMaxRecurrentNodes)
+        throw std::runtime_error(what_ + ": a recurrent cell of " + std::to_string(nodes) +
+                                 " nodes");
+      std::vector<int> code(static_cast<std::size_t>(2 * nodes));
+      for (int& v : code)
+        v = get<std::int32_t>();
+      return RecurrentGenotype::decode(code);
+    }
     std::vector<int> code(kEncodingLength);
-    for (int& v : code)
-      v = get<std::int32_t>();
+    code[0] = first;
+    for (std::size_t i = 1; i < code.size(); ++i)
+      code[i] = get<std::int32_t>();
     return Genotype::decode(code);
   }
   bool at_end() const { return pos_ == bytes_.size(); }

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "hpcnas/space/genotype.hpp"
+#include "hpcnas/space/architecture.hpp"
 
 namespace hpcnas::train {
 
@@ -39,7 +39,7 @@ inline void from_text(const std::string& text, EvalStatus& status) {
 struct EvalRequest {
   std::int64_t id = 0;
   std::uint64_t seed = 0;
-  space::Genotype genotype;
+  space::Architecture genotype; ///< an image genotype or a recurrent cell
   int epochs = 0;      ///< epochs trained in all after this evaluation; 0: the run's --epochs
   int from_epochs = 0; ///< epochs the continued child has trained; 0 for a new child
   std::int64_t continues = -1; ///< the evaluation whose saved weights it continues; -1: none
@@ -53,7 +53,7 @@ std::uint64_t evaluation_seed(std::uint64_t run_seed, std::int64_t id);
 /// std::string, or a type with to_text/from_text (stored as text).
 struct EvalResult {
   std::int64_t id = 0;
-  space::Genotype genotype;
+  space::Architecture genotype;
   EvalStatus status = EvalStatus::kOk;
   double reward = 0;       ///< what the strategy maximises; 0 for a failed child
   double val_accuracy = 0; ///< fraction in [0, 1]

@@ -5,7 +5,7 @@
 #include <functional>
 
 #include "hpcnas/config/search_config.hpp"
-#include "hpcnas/space/genotype.hpp"
+#include "hpcnas/space/architecture.hpp"
 
 namespace hpcnas::train {
 
@@ -14,6 +14,8 @@ namespace hpcnas::train {
 /// --prefilter-batch images of the training split. It runs on one thread, so a candidate gets
 /// the same score on every node and after every restart, and it leaves the thread count and the
 /// global generator as it found them. Loads the data now (data::DataError when it cannot).
-std::function<double(const space::Genotype&)> make_proxy_scorer(const config::SearchConfig& cfg);
+/// Image cells only: the options refuse a prefilter on a text dataset.
+std::function<double(const space::Architecture&)>
+make_proxy_scorer(const config::SearchConfig& cfg);
 
 } // namespace hpcnas::train

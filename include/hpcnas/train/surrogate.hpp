@@ -32,6 +32,8 @@ public:
   EvalResult evaluate(const EvalRequest& request) override;
   /// The noiseless surrogate reward of a genotype.
   double reward_of(const space::Genotype& g) const;
+  /// The same of an image architecture; throws space::SpaceError for a recurrent cell.
+  double reward_of(const space::Architecture& a) const { return reward_of(a.image()); }
   /// The child's learning speed u in [0.5, 1.5] (see above).
   double learning_speed(const space::Genotype& g) const;
 

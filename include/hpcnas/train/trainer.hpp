@@ -14,6 +14,7 @@
 
 namespace hpcnas::model {
 struct NetworkOptions;
+struct TextClassifierOptions;
 } // namespace hpcnas::model
 
 namespace hpcnas::data {
@@ -26,6 +27,11 @@ namespace hpcnas::train {
 /// channels and `num_classes` classes.
 model::NetworkOptions child_network_options(const config::NetworkConfig& network, int in_channels,
                                             int num_classes);
+
+/// The options of a text classifier: `network`'s embedding and hidden widths, for the
+/// vocabulary and classes of `splits`.
+model::TextClassifierOptions text_classifier_options(const config::NetworkConfig& network,
+                                                     const data::TextSplits& splits);
 
 /// Where a child's weights are kept for an ASHA promotion to continue: beside the run file,
 /// RUN.weights/<evaluation id>.pt.

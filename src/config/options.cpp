@@ -64,7 +64,9 @@ void add_train_options(po::options_description& all, TrainConfig& cfg) {
   auto add = d.add_options();
   add("epochs", bound(&cfg.epochs), "training epochs per child");
   add("batch-size", bound(&cfg.batch_size), "minibatch size");
-  add("lr", bound(&cfg.learning_rate), "initial SGD learning rate (cosine schedule)");
+  add("lr", po::value<double>(&cfg.learning_rate)->default_value(0),
+      "initial SGD learning rate (cosine schedule; 0: the dataset's, 0.025 for images, 1 for "
+      "texts)");
   add("lr-min", bound(&cfg.min_learning_rate), "final learning rate of the cosine schedule");
   add("momentum", bound(&cfg.momentum), "SGD momentum");
   add("weight-decay", bound(&cfg.weight_decay), "SGD weight decay");
@@ -202,6 +204,20 @@ void require_text_options(const DataConfig& data, const NetworkConfig& network) 
   require(network.rnn_nodes >= 1 && network.rnn_nodes <= 64, "--rnn-nodes must be in 1..64");
   require(network.embedding >= 1, "--embedding must be at least 1");
   require(network.hidden >= 1, "--hidden must be at least 1");
+}
+
+/// --lr 0 (its default) takes the dataset's learning rate: DARTS's 0.025 for image networks; for
+/// text classifiers 1, measured on SpamAssassin (docs/datasets.md: 0.1 barely learns in 4
+/// epochs, 4 diverged). The run file records the value used, so image runs record 0.025 as they
+/// always did.
+void resolve_learning_rate(double& learning_rate, const std::string& dataset,
+                           OptionList& resolved) {
+  if (learning_rate != 0)
+    return;
+  learning_rate = is_text_dataset(dataset) ? 1.0 : 0.025;
+  for (auto& [name, value] : resolved)
+    if (name == "lr")
+      value = value_text(learning_rate);
 }
 
 void require_one_of(const std::string& option, const std::string& value,
@@ -492,7 +508,8 @@ Parsed<SearchConfig> parse_search(const std::vector<std::string>& args, const Op
   require(cfg.network.layers >= 3, "--layers must be at least 3 (two of them are reductions)");
   require(cfg.train.epochs >= 1, "--epochs must be at least 1");
   require(cfg.train.batch_size >= 1, "--batch-size must be at least 1");
-  require(cfg.train.learning_rate > 0, "--lr must be positive");
+  require(cfg.train.learning_rate >= 0, "--lr must be positive (or 0: the dataset's)");
+  resolve_learning_rate(cfg.train.learning_rate, cfg.data.dataset, out.resolved);
   require(cfg.train.threads >= 0, "--threads must be 0 (default) or positive");
   require(cfg.train.eval_timeout >= 0, "--eval-timeout must be 0 (none) or positive");
   require(cfg.trainer_timeout >= 0, "--trainer-timeout must be 0 (never) or positive");
@@ -698,7 +715,9 @@ Parsed<FinalTrainConfig> parse_train(const std::vector<std::string>& args, const
   add("batch-size", bound(&cfg.batch_size), "global batch size (split across ranks)");
   add("accumulate", bound(&cfg.accumulate), "micro-batches per rank and step (K)");
   add("steps-per-epoch", bound(&cfg.steps_per_epoch), "stop each epoch after N steps (0: all)");
-  add("lr", bound(&cfg.learning_rate), "initial SGD learning rate (cosine per epoch)");
+  add("lr", po::value<double>(&cfg.learning_rate)->default_value(0),
+      "initial SGD learning rate (cosine per epoch; 0: the dataset's, 0.025 for images, 1 for "
+      "texts)");
   add("lr-min", bound(&cfg.min_learning_rate), "final learning rate of the cosine schedule");
   add("momentum", bound(&cfg.momentum), "SGD momentum");
   add("weight-decay", bound(&cfg.weight_decay), "SGD weight decay");
@@ -768,7 +787,8 @@ Parsed<FinalTrainConfig> parse_train(const std::vector<std::string>& args, const
   require(cfg.batch_size >= 2, "--batch-size must be at least 2");
   require(cfg.accumulate >= 1, "--accumulate must be at least 1");
   require(cfg.steps_per_epoch >= 0, "--steps-per-epoch must be 0 (all) or positive");
-  require(cfg.learning_rate > 0, "--lr must be positive");
+  require(cfg.learning_rate >= 0, "--lr must be positive (or 0: the dataset's)");
+  resolve_learning_rate(cfg.learning_rate, cfg.data.dataset, out.resolved);
   require(cfg.min_learning_rate >= 0, "--lr-min must not be negative");
   require(cfg.momentum >= 0, "--momentum must not be negative");
   require(cfg.weight_decay >= 0, "--weight-decay must not be negative");

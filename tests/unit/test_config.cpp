@@ -38,6 +38,25 @@ TEST_CASE("defaults and command-line values", "[config]") {
   CHECK(resolved(p, "lr") == "0.025");
 }
 
+TEST_CASE("the learning rate defaults to the dataset's and records the value used", "[config]") {
+  CHECK(parse_search({}).config.train.learning_rate == 0.025);
+  const auto text = parse_search({"--dataset", "spamassassin"});
+  CHECK(text.config.train.learning_rate == 1.0);
+  CHECK(resolved(text, "lr") == "1");
+  const auto given = parse_search({"--dataset", "spamassassin", "--lr", "0.3"});
+  CHECK(given.config.train.learning_rate == 0.3);
+  CHECK(resolved(given, "lr") == "0.3");
+  CHECK_THROWS_WITH(parse_search({"--lr", "-1"}), Catch::Contains("--lr must be positive"));
+  const auto train = hpcnas::config::parse_train(
+      {"--dataset", "text-folder", "--data-dir", "d", "--baseline", "gru"});
+  CHECK(train.config.learning_rate == 1.0);
+  CHECK(hpcnas::config::parse_train({"--genotype", "x"}).config.learning_rate == 0.025);
+  CHECK_THROWS_WITH(hpcnas::config::parse_train({"--dataset", "synthetic", "--baseline", "gru"}),
+                    Catch::Contains("--baseline needs a text dataset"));
+  CHECK_THROWS_WITH(hpcnas::config::parse_train({"--genotype", "x", "--baseline", "gru"}),
+                    Catch::Contains("exactly one of --genotype, --from and --baseline"));
+}
+
 TEST_CASE("--help lists every option with its default", "[config]") {
   const auto p = parse_search({"--help"});
   CHECK(p.help);

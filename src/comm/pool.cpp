@@ -155,6 +155,7 @@ PoolExit run_controller(const MpiContext& ctx, search::Dispatcher& dispatcher,
   const int trainers = ctx.size() - 1;
   std::vector<bool> busy(ctx.size(), false);
   std::vector<bool> lost(ctx.size(), false);
+  std::vector<bool> waiting(ctx.size(), false); ///< asked for work when there was none
   std::vector<train::EvalRequest> in_hand(ctx.size());
   std::vector<double> dispatched_at(ctx.size(), 0.0);
   std::vector<double> last_heard(ctx.size(), 0.0);
@@ -167,14 +168,18 @@ PoolExit run_controller(const MpiContext& ctx, search::Dispatcher& dispatcher,
       in_hand[trainer] = *request;
       send(pack_request(*request), trainer, kWork);
     } else {
-      send(no_more_work, trainer, kStop);
+      // Told to stop only when the run ends: a rank that left now would wait in MPI_Finalize
+      // for the ranks still training, past MpiContext's bound, and its early exit would make
+      // the launcher abort the whole job.
+      waiting[trainer] = true;
     }
   };
-  // Trainers still evaluating when the run ends (a stop, or a budget lowered on resume) are told
-  // to stop; their results are dropped and stay owed in the checkpoint.
-  auto stop_busy_trainers = [&] {
+  // When the run ends every trainer is told to stop: those waiting for work, and those still
+  // evaluating (a stop, or a budget lowered on resume), whose results are dropped and stay owed
+  // in the checkpoint.
+  auto stop_trainers = [&] {
     for (int trainer = 1; trainer < ctx.size(); ++trainer)
-      if (busy[trainer] && !lost[trainer])
+      if ((busy[trainer] || waiting[trainer]) && !lost[trainer])
         send(no_more_work, trainer, kStop);
   };
   // A busy trainer unheard for watch.silence_seconds, or without a result watch.result_seconds
@@ -258,7 +263,7 @@ PoolExit run_controller(const MpiContext& ctx, search::Dispatcher& dispatcher,
       if (arrived)
         receive(status);
       hooks.checkpoint(true);
-      stop_busy_trainers();
+      stop_trainers();
       return PoolExit::kStopped;
     }
     last_heard[trainer] = train::unix_time();
@@ -278,7 +283,7 @@ PoolExit run_controller(const MpiContext& ctx, search::Dispatcher& dispatcher,
     record(result, timing);
     hooks.checkpoint(false);
   }
-  stop_busy_trainers();
+  stop_trainers();
   return PoolExit::kCompleted;
 }
 

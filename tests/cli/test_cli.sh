@@ -116,6 +116,14 @@ mpi 2 "$HPCNAS" search --evaluator surrogate --scheduler asha --eta 1 --out bad.
 check "eta 1 exits 2" [ $? -eq 2 ]
 check "eta 1 named" grep -q -- "--eta must be at least 2" err.txt
 
+# A trainer left without work waits for the others' last children: leaving early, it would sit
+# in MPI_Finalize past its 10 s bound, and its early exit made mpirun abort the job.
+mpi 3 "$HPCNAS" search --evaluator surrogate --surrogate-seconds 12 --budget 3 --out tail.h5 \
+  >out.txt 2>err.txt
+check "a search whose last child outlasts an idle trainer by 12 s exits 0" [ $? -eq 0 ]
+check "... with every result" [ "$(rows tail.h5)" -eq 3 ]
+check "... and no abort" bash -c "! grep -q 'exiting improperly' err.txt out.txt"
+
 # A trainer logs its child's epochs: loss, training accuracy, time per epoch and ETA.
 mpi 2 "$HPCNAS" search --dataset synthetic --val-size 64 --train-subset 64 --channels 4 \
   --layers 3 --batch-size 16 --threads 1 --epochs 2 --budget 2 --progress-seconds 0 \

@@ -26,9 +26,14 @@ run() { mpirun --oversubscribe --bind-to none "$@"; }
 COMMON=(--dataset spamassassin --max-tokens 64 --embedding 64 --hidden 64 --threads 1 "$@")
 echo "text-comparison: ${COMMON[*]}; run files and logs in $WORK" >&2
 
-# The search: 2 trainers, each child 4 epochs.
-run -n 3 "$HPCNAS" search "${COMMON[@]}" --strategy evolution --population 8 --sample 4 \
-  --epochs 4 --budget "$BUDGET" --seed 1 --out "$WORK/search.h5" --overwrite >"$WORK/search.log" 2>&1
+# The search: 2 trainers, each child 4 epochs. A search WORK already holds is resumed (a rerun
+# after an interruption continues it).
+if [ -f "$WORK/search.h5" ]; then
+  run -n 3 "$HPCNAS" search --resume "$WORK/search.h5" >>"$WORK/search.log" 2>&1
+else
+  run -n 3 "$HPCNAS" search "${COMMON[@]}" --strategy evolution --population 8 --sample 4 \
+    --epochs 4 --budget "$BUDGET" --seed 1 --out "$WORK/search.h5" >"$WORK/search.log" 2>&1
+fi
 best=$(/usr/bin/python3 -c "
 import h5py, numpy as np, sys
 e = h5py.File(sys.argv[1], 'r')['evaluations']

@@ -127,7 +127,7 @@ struct FinalTraining::Impl {
     if (cfg.steps_per_epoch > 0)
       p.steps = std::min<std::int64_t>(p.steps, cfg.steps_per_epoch);
     p.learning_rate = train::cosine_lr(cfg.learning_rate, cfg.min_learning_rate, epoch, cfg.epochs);
-    p.drop_path = cfg.drop_path * epoch / cfg.epochs;
+    p.drop_path = task->drops_paths() ? cfg.drop_path * epoch / cfg.epochs : 0.0;
     return p;
   }
 

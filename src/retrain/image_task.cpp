@@ -38,6 +38,7 @@ public:
   torch::nn::Module& module() override { return *net_; }
   int classes() const override { return data_.num_classes; }
   const char* rows_name() const override { return "images"; }
+  bool drops_paths() const override { return true; }
   std::int64_t train_size() const override { return data_.train.size(); }
   std::int64_t size(Split split) const override { return set(split).size(); }
 

@@ -29,6 +29,7 @@ public:
   torch::nn::Module& module() override { return *net_; }
   int classes() const override { return splits_.num_classes(); }
   const char* rows_name() const override { return "texts"; }
+  bool drops_paths() const override { return false; }
   std::int64_t train_size() const override { return splits_.train.size(); }
   std::int64_t size(Split split) const override { return set(split).size(); }
 

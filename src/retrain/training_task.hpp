@@ -31,6 +31,8 @@ public:
   virtual int classes() const = 0;
   /// "images" or "texts", for messages.
   virtual const char* rows_name() const = 0;
+  /// Whether train() applies drop-path (the epoch records then show its probability).
+  virtual bool drops_paths() const = 0;
   virtual std::int64_t train_size() const = 0;
   /// Rows of the split; 0 for a holdout the run has not.
   virtual std::int64_t size(Split split) const = 0;

@@ -45,6 +45,7 @@ TEST_CASE("a recurrent cell, an LSTM and a GRU train on texts and are tested", "
       REQUIRE(training.run(hooks) == retrain::RunEnd::kCompleted);
       REQUIRE(rows.size() == 12);
       CHECK(rows.back().train_loss < rows.front().train_loss);
+      CHECK(rows.back().drop_path == 0);         // no drop-path in a text classifier
       CHECK(rows.back().holdout_accuracy > 0.8); // the validation split is the holdout
       const retrain::TestResults test = training.test();
       CHECK(test.classes == 2);

@@ -195,7 +195,22 @@ void require(bool ok, const std::string& message) {
     throw ConfigError(message);
 }
 
-void require_text_options(const DataConfig& data, const NetworkConfig& network) {
+void require_one_of(const std::string& option, const std::string& value,
+                    const std::vector<std::string>& allowed) {
+  for (const auto& a : allowed)
+    if (a == value)
+      return;
+  std::string list;
+  for (const auto& a : allowed)
+    list += (list.empty() ? "" : ", ") + a;
+  throw ConfigError("--" + option + " '" + value + "' is not one of: " + list);
+}
+
+/// search's and train's --dataset: an image or a text dataset, the text options valid, and a
+/// text folder named.
+void require_dataset(const DataConfig& data, const NetworkConfig& network) {
+  require_one_of("dataset", data.dataset,
+                 {"fashion-mnist", "mnist", "cifar10", "synthetic", "spamassassin", "text-folder"});
   require(data.max_tokens >= 1, "--max-tokens must be at least 1");
   require(data.vocab_size >= 3, "--vocab-size must be at least 3 (padding, unknown and a word)");
   require(data.val_fraction > 0 && data.test_fraction >= 0 &&
@@ -204,6 +219,8 @@ void require_text_options(const DataConfig& data, const NetworkConfig& network) 
   require(network.rnn_nodes >= 1 && network.rnn_nodes <= 64, "--rnn-nodes must be in 1..64");
   require(network.embedding >= 1, "--embedding must be at least 1");
   require(network.hidden >= 1, "--hidden must be at least 1");
+  require(data.dataset != "text-folder" || !data.data_dir.empty(),
+          "--dataset text-folder needs --data-dir DIR (DIR/<class>/*.txt)");
 }
 
 /// --lr 0 (its default) takes the dataset's learning rate: DARTS's 0.025 for image networks; for
@@ -218,17 +235,6 @@ void resolve_learning_rate(double& learning_rate, const std::string& dataset,
   for (auto& [name, value] : resolved)
     if (name == "lr")
       value = value_text(learning_rate);
-}
-
-void require_one_of(const std::string& option, const std::string& value,
-                    const std::vector<std::string>& allowed) {
-  for (const auto& a : allowed)
-    if (a == value)
-      return;
-  std::string list;
-  for (const auto& a : allowed)
-    list += (list.empty() ? "" : ", ") + a;
-  throw ConfigError("--" + option + " '" + value + "' is not one of: " + list);
 }
 
 /// "CxHxW" -> {C, H, W}, each a positive integer.
@@ -482,17 +488,13 @@ Parsed<SearchConfig> parse_search(const std::vector<std::string>& args, const Op
           "--max-epochs must be at least --min-epochs");
   require(cfg.scheduler.eta >= 2, "--eta must be at least 2");
   require_one_of("evaluator", cfg.evaluator, {"train", "surrogate"});
-  require_one_of("dataset", cfg.data.dataset,
-                 {"fashion-mnist", "mnist", "cifar10", "synthetic", "spamassassin", "text-folder"});
-  require_text_options(cfg.data, cfg.network);
+  require_dataset(cfg.data, cfg.network);
   if (is_text_dataset(cfg.data.dataset)) {
     require(
         cfg.evaluator == "train",
         "--evaluator surrogate imitates image cells only; a text dataset needs --evaluator train");
     require(cfg.prefilter.proxy == "none",
             "--prefilter scores image cells only; a text dataset needs --prefilter none");
-    require(cfg.data.dataset != "text-folder" || !cfg.data.data_dir.empty(),
-            "--dataset text-folder needs --data-dir DIR (DIR/<class>/*.txt)");
   }
   require_one_of("reward", cfg.reward.kind, {"accuracy", "latency", "params"});
   require(cfg.budget >= 1, "--budget must be at least 1 (got " + std::to_string(cfg.budget) + ")");
@@ -769,17 +771,13 @@ Parsed<FinalTrainConfig> parse_train(const std::vector<std::string>& args, const
   const int sources = !cfg.genotype.empty() + !cfg.from.empty() + !cfg.baseline.empty();
   require(sources == 1 || (!cfg.resume.empty() && sources == 0),
           "give exactly one of --genotype, --from and --baseline");
-  require_one_of("dataset", cfg.data.dataset,
-                 {"fashion-mnist", "mnist", "cifar10", "synthetic", "spamassassin", "text-folder"});
-  require_text_options(cfg.data, cfg.network);
+  require_dataset(cfg.data, cfg.network);
   if (!cfg.baseline.empty())
     require_one_of("baseline", cfg.baseline, {"lstm", "gru"});
   if (is_text_dataset(cfg.data.dataset)) {
     require(cfg.export_path.empty(), "--export: ONNX export of text classifiers is not supported");
     require(cfg.holdout == 0,
             "--holdout is for image datasets; a text dataset's holdout is its validation split");
-    require(cfg.data.dataset != "text-folder" || !cfg.data.data_dir.empty(),
-            "--dataset text-folder needs --data-dir DIR (DIR/<class>/*.txt)");
   } else {
     require(cfg.baseline.empty(), "--baseline needs a text dataset (spamassassin, text-folder)");
   }

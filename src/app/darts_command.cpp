@@ -9,6 +9,7 @@
 #include "hpcnas/app/signals.hpp"
 #include "hpcnas/comm/collective.hpp"
 #include "hpcnas/darts/early_stop.hpp"
+#include "hpcnas/darts/recurrent_supernet.hpp"
 #include "hpcnas/darts/search.hpp"
 #include "hpcnas/darts/supernet.hpp"
 #include "hpcnas/store/checkpoint.hpp"
@@ -20,6 +21,13 @@ namespace {
 
 constexpr int kCollapseSkips = 3; ///< skip connections in the normal cell that signal collapse
 
+/// The alpha datasets of the run file for cfg.space.
+store::AlphaLayout alpha_layout(const config::DartsConfig& cfg) {
+  if (cfg.space == "rnn")
+    return {true, darts::recurrent_edges(cfg.network.rnn_nodes), darts::kRecurrentOps};
+  return {false, darts::kEdges, darts::kOps};
+}
+
 /// Rank 0's side of a DARTS search: run file, checkpoints, early stopping and log.
 class DartsRecorder {
 public:
@@ -28,7 +36,7 @@ public:
         early_stop_(cfg.stop_skips, cfg.stop_stable) {
     if (cfg.resume.empty()) {
       run_file_ = std::make_unique<store::DartsFile>(
-          store::DartsFile::create(cfg.out, cfg.overwrite, attrs, darts::kEdges, darts::kOps));
+          store::DartsFile::create(cfg.out, cfg.overwrite, attrs, alpha_layout(cfg)));
       created_ = true;
     } else {
       reopen(attrs.config);
@@ -50,10 +58,12 @@ public:
   bool record(const darts::EpochRecord& r) {
     run_file_->append(r);
     std::printf("[hpcnas] epoch %lld/%d: train loss %.4f acc %.4f, val loss %.4f acc %.4f, "
-                "lr %.5f, %.1f s, normal skip connections %d\n",
+                "lr %.5f, %.1f s",
                 static_cast<long long>(r.epoch + 1), cfg_.epochs, r.train_loss, r.train_accuracy,
-                r.val_loss, r.val_accuracy, r.learning_rate, r.epoch_seconds,
-                r.normal_skip_connections);
+                r.val_loss, r.val_accuracy, r.learning_rate, r.epoch_seconds);
+    if (!r.genotype.is_recurrent())
+      std::printf(", normal skip connections %d", r.normal_skip_connections);
+    std::printf("\n");
     std::cout << "[hpcnas] genotype: " << r.genotype.to_string() << std::endl;
     if (r.normal_skip_connections >= kCollapseSkips)
       std::cout << "[hpcnas] warning: the normal cell has " << r.normal_skip_connections
@@ -183,13 +193,18 @@ int run_darts(const comm::MpiContext& ctx, const config::Parsed<config::DartsCon
   }
 
   return run_together(ctx, "darts", [&] {
-    if (ctx.is_controller())
+    if (ctx.is_controller()) {
       std::cout << "[hpcnas] darts: order=" << cfg.order << " epochs=" << cfg.epochs
                 << " batch=" << cfg.batch_size << " ranks=" << ctx.size()
-                << " accumulate=" << cfg.accumulate << " C=" << cfg.network.channels
-                << " layers=" << cfg.network.layers << " device=" << cfg.device
-                << (gpu_tensors ? "(nccl)" : "") << " dataset=" << cfg.data.dataset
-                << " run file=" << cfg.out << std::endl;
+                << " accumulate=" << cfg.accumulate;
+      if (cfg.space == "rnn")
+        std::cout << " space=rnn nodes=" << cfg.network.rnn_nodes
+                  << " embedding=" << cfg.network.embedding << " hidden=" << cfg.network.hidden;
+      else
+        std::cout << " C=" << cfg.network.channels << " layers=" << cfg.network.layers;
+      std::cout << " device=" << cfg.device << (gpu_tensors ? "(nccl)" : "")
+                << " dataset=" << cfg.data.dataset << " run file=" << cfg.out << std::endl;
+    }
     darts::RunHooks hooks;
     hooks.on_epoch = [&](const darts::EpochRecord& r) { return !recorder || recorder->record(r); };
     hooks.checkpoint = [&](darts::SearchPosition position) {

@@ -227,13 +227,14 @@ void require_dataset(const DataConfig& data, const NetworkConfig& network) {
 /// text classifiers 1, measured on SpamAssassin (docs/datasets.md: 0.1 barely learns in 4
 /// epochs, 4 diverged). The run file records the value used, so image runs record 0.025 as they
 /// always did.
-void resolve_learning_rate(double& learning_rate, const std::string& dataset,
-                           OptionList& resolved) {
+void resolve_learning_rate(double& learning_rate, const std::string& dataset, OptionList& resolved,
+                           const std::string& option = "lr", double image_rate = 0.025,
+                           double text_rate = 1.0) {
   if (learning_rate != 0)
     return;
-  learning_rate = is_text_dataset(dataset) ? 1.0 : 0.025;
+  learning_rate = is_text_dataset(dataset) ? text_rate : image_rate;
   for (auto& [name, value] : resolved)
-    if (name == "lr")
+    if (name == option)
       value = value_text(learning_rate);
 }
 
@@ -622,6 +623,8 @@ Parsed<DartsConfig> parse_darts(const std::vector<std::string>& args, const Opti
   po::options_description options("hpcnas darts [options]");
   po::options_description run("DARTS search");
   auto add = run.add_options();
+  add("space", bound(&cfg.space),
+      "image: normal and reduction cells (image datasets) | rnn: a recurrent cell (text datasets)");
   add("epochs", bound(&cfg.epochs), "search epochs");
   add("batch-size", bound(&cfg.batch_size), "global batch size (split across ranks)");
   add("accumulate", bound(&cfg.accumulate), "micro-batches per rank and step (K)");
@@ -634,12 +637,16 @@ Parsed<DartsConfig> parse_darts(const std::vector<std::string>& args, const Opti
   add("stop-stable", bound(&cfg.stop_stable),
       "DARTS+ early stop: end the search once the derived genotype is unchanged for N epochs "
       "(0: off; the paper uses 10)");
-  add("lr", bound(&cfg.learning_rate), "initial SGD learning rate of the weights (cosine)");
+  add("lr", po::value<double>(&cfg.learning_rate)->default_value(0),
+      "initial SGD learning rate of the weights (cosine; 0: the space's, 0.025 for image cells, "
+      "1 for a recurrent cell)");
   add("lr-min", bound(&cfg.min_learning_rate), "final learning rate of the cosine schedule");
   add("momentum", bound(&cfg.momentum), "SGD momentum");
   add("weight-decay", bound(&cfg.weight_decay), "SGD weight decay");
   add("grad-clip", bound(&cfg.grad_clip), "gradient norm clip of the weights");
-  add("arch-lr", bound(&cfg.arch_learning_rate), "Adam learning rate of alpha");
+  add("arch-lr", po::value<double>(&cfg.arch_learning_rate)->default_value(0),
+      "Adam learning rate of alpha (0: the space's, DARTS's 3e-4 for image cells and 3e-3 for a "
+      "recurrent cell)");
   add("arch-beta1", bound(&cfg.arch_beta1), "Adam beta1 of alpha");
   add("arch-beta2", bound(&cfg.arch_beta2), "Adam beta2 of alpha");
   add("arch-weight-decay", bound(&cfg.arch_weight_decay), "Adam weight decay of alpha");
@@ -660,11 +667,27 @@ Parsed<DartsConfig> parse_darts(const std::vector<std::string>& args, const Opti
   options.add(checkpoints);
   add_data_options(options, cfg.data);
   add_network_options(options, cfg.network);
+  add_text_options(options, cfg.data, cfg.network);
   parse_into(out, options, args, base);
   if (out.help)
     return out;
 
-  require_one_of("dataset", cfg.data.dataset, {"fashion-mnist", "mnist", "cifar10", "synthetic"});
+  require_one_of("space", cfg.space, {"image", "rnn"});
+  require_dataset(cfg.data, cfg.network);
+  const bool text = is_text_dataset(cfg.data.dataset);
+  require(text == (cfg.space == "rnn"),
+          text ? "--dataset " + cfg.data.dataset +
+                     " holds texts: search a recurrent cell with "
+                     "--space rnn"
+               : "--space rnn searches a recurrent cell for texts: use --dataset spamassassin or "
+                 "text-folder");
+  require(!text || cfg.partial_channels == 1,
+          "--partial-channels applies to image cells, not to --space rnn");
+  require(!text || cfg.stop_skips == 0,
+          "--stop-skips counts skip connections of image cells, not of --space rnn");
+  resolve_learning_rate(cfg.learning_rate, cfg.data.dataset, out.resolved);
+  resolve_learning_rate(cfg.arch_learning_rate, cfg.data.dataset, out.resolved, "arch-lr", 3e-4,
+                        3e-3);
   require(cfg.epochs >= 1, "--epochs must be at least 1");
   require(cfg.batch_size >= 2, "--batch-size must be at least 2");
   require(cfg.accumulate >= 1, "--accumulate must be at least 1");

@@ -24,17 +24,12 @@ torch::Tensor scaled_loss(const torch::Tensor& logits, const torch::Tensor& y,
          static_cast<double>(global);
 }
 
-std::vector<torch::Tensor> softmax_weights(const std::vector<torch::Tensor>& alphas, bool detach) {
-  std::vector<torch::Tensor> w;
-  for (const auto& a : alphas)
-    w.push_back(detach ? torch::softmax(a.detach(), -1) : torch::softmax(a, -1));
-  return w;
-}
-
 } // namespace
 
 torch::Tensor flatten(const std::vector<torch::Tensor>& tensors,
                       const std::vector<torch::Tensor>& like) {
+  if (tensors.empty())
+    return torch::zeros({0}); // e.g. the BatchNorm statistics of a network without BatchNorm
   std::vector<torch::Tensor> pieces;
   pieces.reserve(tensors.size());
   for (std::size_t i = 0; i < tensors.size(); ++i)
@@ -53,7 +48,8 @@ void unflatten_into(const torch::Tensor& flat, const std::vector<torch::Tensor>&
   }
 }
 
-Architect::Architect(Supernet net, const ArchitectOptions& options, comm::Collective& collective)
+Architect::Architect(std::shared_ptr<SearchNetworkImpl> net, const ArchitectOptions& options,
+                     comm::Collective& collective)
     : net_(std::move(net)), options_(options), collective_(collective),
       weights_(net_->weight_parameters()), alphas_(net_->arch_parameters()),
       sgd_(weights_, options.momentum, options.weight_decay, options.grad_clip) {
@@ -72,7 +68,7 @@ void Architect::allreduce(torch::Tensor& flat) {
 }
 
 void Architect::broadcast_from_root(const std::vector<torch::Tensor>& tensors) {
-  if (collective_.size() == 1)
+  if (collective_.size() == 1 || tensors.empty())
     return;
   torch::NoGradGuard no_grad;
   auto flat = flatten(tensors, tensors).contiguous();
@@ -99,8 +95,8 @@ std::vector<torch::Tensor> Architect::arch_gradient(const std::vector<Batch>& tr
   if (options_.order == 1) {
     torch::Tensor flat;
     for (const auto& b : val) {
-      const auto w = softmax_weights(alphas_, false);
-      const auto loss = scaled_loss(net_->forward(b.x, w[0], w[1]), b.y, val_global);
+      const auto w = op_weights(alphas_, false);
+      const auto loss = scaled_loss(net_->logits(b, w), b.y, val_global);
       const auto g = flatten(torch::autograd::grad({loss}, alphas_), alphas_);
       flat = flat.defined() ? flat.add_(g) : g;
     }
@@ -119,9 +115,9 @@ std::vector<torch::Tensor> Architect::arch_gradient(const std::vector<Batch>& tr
   // Second order. (1) The unrolled weights w' = w - lr * (m * buf + dL_train/dw + wd * w).
   torch::Tensor g_train;
   {
-    const auto w = softmax_weights(alphas_, true);
+    const auto w = op_weights(alphas_, true);
     for (const auto& b : train) {
-      const auto loss = scaled_loss(net_->forward(b.x, w[0], w[1]), b.y, train_global);
+      const auto loss = scaled_loss(net_->logits(b, w), b.y, train_global);
       const auto g =
           flatten(torch::autograd::grad({loss}, weights_, {}, false, false, true), weights_);
       g_train = g_train.defined() ? g_train.add_(g) : g;
@@ -146,8 +142,8 @@ std::vector<torch::Tensor> Architect::arch_gradient(const std::vector<Batch>& tr
   both.insert(both.end(), weights_.begin(), weights_.end());
   torch::Tensor flat;
   for (const auto& b : val) {
-    const auto w = softmax_weights(alphas_, false);
-    const auto loss = scaled_loss(net_->forward(b.x, w[0], w[1]), b.y, val_global);
+    const auto w = op_weights(alphas_, false);
+    const auto loss = scaled_loss(net_->logits(b, w), b.y, val_global);
     const auto g = flatten(torch::autograd::grad({loss}, both, {}, false, false, true), both);
     flat = flat.defined() ? flat.add_(g) : g;
   }
@@ -170,8 +166,8 @@ std::vector<torch::Tensor> Architect::arch_gradient(const std::vector<Batch>& tr
     }
     torch::Tensor g_sum;
     for (const auto& b : train) {
-      const auto w = softmax_weights(alphas_, false);
-      const auto loss = scaled_loss(net_->forward(b.x, w[0], w[1]), b.y, train_global);
+      const auto w = op_weights(alphas_, false);
+      const auto loss = scaled_loss(net_->logits(b, w), b.y, train_global);
       const auto g = flatten(torch::autograd::grad({loss}, alphas_), alphas_);
       g_sum = g_sum.defined() ? g_sum.add_(g) : g;
     }
@@ -207,9 +203,9 @@ StepStats Architect::weight_step(const std::vector<Batch>& train, std::int64_t t
                                  double lr) {
   sgd_.zero_grad();
   StepStats stats;
-  const auto w = softmax_weights(alphas_, true);
+  const auto w = op_weights(alphas_, true);
   for (const auto& b : train) {
-    const auto logits = net_->forward(b.x, w[0], w[1]);
+    const auto logits = net_->logits(b, w);
     const auto loss = scaled_loss(logits, b.y, train_global);
     loss.backward(); // accumulates into sgd_.grads()
     torch::NoGradGuard no_grad;
@@ -233,9 +229,11 @@ void read_flat_into(torch::serialize::InputArchive& archive, const std::string& 
   for (const auto& t : targets)
     expected += t.numel();
   if (flat.dim() != 1 || flat.numel() != expected)
-    throw std::runtime_error("'" + key + "' holds " + std::to_string(flat.numel()) +
-                             " values, this supernet has " + std::to_string(expected) +
-                             " (other --channels or --layers?)");
+    throw std::runtime_error(
+        "'" + key + "' holds " + std::to_string(flat.numel()) + " values, this supernet has " +
+        std::to_string(expected) +
+        " (other --channels or --layers; for texts other --rnn-nodes, --embedding, --hidden or "
+        "--vocab-size?)");
   unflatten_into(flat, targets);
 }
 

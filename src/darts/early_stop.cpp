@@ -5,7 +5,8 @@ namespace hpcnas::darts {
 EarlyStop::EarlyStop(int max_skips, int stable_epochs)
     : max_skips_(max_skips), stable_epochs_(stable_epochs) {}
 
-std::string EarlyStop::after_epoch(const space::Genotype& genotype, int normal_skip_connections) {
+std::string EarlyStop::after_epoch(const space::Architecture& genotype,
+                                   int normal_skip_connections) {
   const std::string text = genotype.to_string();
   unchanged_ = text == previous_ ? unchanged_ + 1 : 0;
   previous_ = text;

@@ -16,7 +16,10 @@
 
 #include "hpcnas/darts/architect.hpp"
 #include "hpcnas/darts/derive.hpp"
+#include "hpcnas/darts/recurrent_supernet.hpp"
+#include "hpcnas/darts/supernet.hpp"
 #include "hpcnas/data/dataset.hpp"
+#include "hpcnas/data/text_dataset.hpp"
 #include "hpcnas/space/hash.hpp"
 #include "hpcnas/train/flat_sgd.hpp"
 #include "hpcnas/train/trainer.hpp"
@@ -69,6 +72,55 @@ ArchitectOptions architect_options(const config::DartsConfig& cfg) {
   return o;
 }
 
+/// A split on the search device: images, or token ids with their lengths; and labels.
+struct SplitTensors {
+  torch::Tensor inputs;
+  torch::Tensor lengths; ///< texts only
+  torch::Tensor labels;
+
+  std::int64_t size() const { return labels.size(0); }
+  Batch gather(const torch::Tensor& index) const {
+    return {inputs.index_select(0, index), labels.index_select(0, index),
+            lengths.defined() ? lengths.index_select(0, index) : torch::Tensor()};
+  }
+};
+
+/// The search network and its training and validation splits on `device`, for cfg.space.
+struct SearchSetup {
+  std::shared_ptr<SearchNetworkImpl> net;
+  SplitTensors train, validation;
+  const char* examples = "images"; ///< what a split holds, for messages
+};
+
+SearchSetup image_setup(const config::DartsConfig& cfg) {
+  data::DataSplits splits = data::load_splits(cfg.data);
+  SupernetOptions options;
+  options.in_channels = splits.channels;
+  options.num_classes = splits.num_classes;
+  options.channels = cfg.network.channels;
+  options.layers = cfg.network.layers;
+  options.stem_multiplier = cfg.network.stem_multiplier;
+  options.partial_channels = cfg.partial_channels;
+  torch::manual_seed(cfg.seed);
+  return {Supernet(options).ptr(),
+          {splits.train.images, {}, splits.train.labels},
+          {splits.validation.images, {}, splits.validation.labels},
+          "images"};
+}
+
+SearchSetup text_setup(const config::DartsConfig& cfg) {
+  const data::TextSplits splits = data::load_text_splits(cfg.data);
+  RecurrentSupernetOptions options;
+  options.classifier = train::text_classifier_options(cfg.network, splits);
+  options.nodes = cfg.network.rnn_nodes;
+  torch::manual_seed(cfg.seed);
+  const auto tensors = [](const data::TextDataset& set) {
+    return SplitTensors{set.tokens, set.lengths, set.labels};
+  };
+  return {RecurrentSupernet(options).ptr(), tensors(splits.train), tensors(splits.validation),
+          "texts"};
+}
+
 } // namespace
 
 constexpr std::int64_t kStateVersion = 1;
@@ -108,7 +160,7 @@ struct DartsSearch::Impl {
   comm::Collective& host;      ///< bookkeeping sums, flags and saved state, in host memory
   comm::TimedCollective timed; ///< the architect's (tensor) collective: times its allreduces
   torch::Device device;
-  data::DataSplits splits; ///< on `device`
+  SearchSetup setup; ///< the network and the splits, on `device`
   std::unique_ptr<Architect> architect;
   bool started = false; ///< every rank holds the same parameters (rank 0's, or a resumed state)
   bool ended = false;   ///< on_epoch ended the search; a resumed state stays ended
@@ -122,7 +174,7 @@ struct DartsSearch::Impl {
       : cfg(c), host(h), timed(tensors), device(search_device(c.device, tensors)) {}
 
   /// Micro-batches of this rank from the global batch `indices` of `set`.
-  std::vector<Batch> shard(const data::Dataset& set, const std::vector<std::int64_t>& indices) {
+  std::vector<Batch> shard(const SplitTensors& set, const std::vector<std::int64_t>& indices) {
     const std::int64_t parts = static_cast<std::int64_t>(host.size()) * cfg.accumulate;
     const std::int64_t n = static_cast<std::int64_t>(indices.size());
     std::vector<Batch> out;
@@ -132,8 +184,8 @@ struct DartsSearch::Impl {
       const std::int64_t end = (m + 1) * n / parts;
       if (end <= begin)
         continue;
-      const auto idx = index_tensor({indices.begin() + begin, indices.begin() + end}, device);
-      out.push_back({set.images.index_select(0, idx), set.labels.index_select(0, idx)});
+      out.push_back(
+          set.gather(index_tensor({indices.begin() + begin, indices.begin() + end}, device)));
     }
     return out;
   }
@@ -147,9 +199,9 @@ struct DartsSearch::Impl {
     p.epoch = epoch;
     const std::uint64_t epoch_seed =
         splitmix64(cfg.seed ^ splitmix64(static_cast<std::uint64_t>(epoch) + 1));
-    p.train_order = data::split_permutation(splits.train.size(), epoch_seed);
-    p.val_order = data::split_permutation(splits.validation.size(), splitmix64(epoch_seed));
-    p.steps = splits.train.size() / cfg.batch_size;
+    p.train_order = data::split_permutation(setup.train.size(), epoch_seed);
+    p.val_order = data::split_permutation(setup.validation.size(), splitmix64(epoch_seed));
+    p.steps = setup.train.size() / cfg.batch_size;
     if (cfg.steps_per_epoch > 0)
       p.steps = std::min<std::int64_t>(p.steps, cfg.steps_per_epoch);
     p.learning_rate = learning_rate(epoch);
@@ -173,15 +225,14 @@ struct DartsSearch::Impl {
   /// images (cycling through the split).
   void take_step(const EpochPlan& p, std::int64_t b) {
     const std::int64_t batch = cfg.batch_size;
-    const std::int64_t n_val = splits.validation.size();
+    const std::int64_t n_val = setup.validation.size();
     const std::vector<std::int64_t> train_idx(p.train_order.begin() + b * batch,
                                               p.train_order.begin() + (b + 1) * batch);
     std::vector<std::int64_t> val_idx(batch);
     for (std::int64_t i = 0; i < batch; ++i)
       val_idx[i] = p.val_order[(b * batch + i) % n_val];
-    const auto st = architect->step(shard(splits.train, train_idx),
-                                    shard(splits.validation, val_idx), batch, batch,
-                                    p.learning_rate);
+    const auto st = architect->step(shard(setup.train, train_idx), shard(setup.validation, val_idx),
+                                    batch, batch, p.learning_rate);
     segment.loss_sum += st.loss_sum;
     segment.correct += st.correct;
     segment.count += st.count;
@@ -231,12 +282,17 @@ struct DartsSearch::Impl {
     record.allreduce_seconds_max = progress.allreduce_seconds_max;
     validate(record);
 
-    auto& net = architect->net();
-    const auto alphas = net->arch_parameters();
-    record.alpha_normal = to_vector(alphas[0]);
-    record.alpha_reduce = to_vector(alphas[1]);
-    record.genotype = derive_genotype(record.alpha_normal, record.alpha_reduce);
-    record.normal_skip_connections = count_skip_connections(record.genotype.normal);
+    const auto alphas = architect->net().arch_parameters();
+    if (cfg.space == "rnn") {
+      record.alpha_recurrent = to_vector(alphas[0]);
+      record.genotype = derive_recurrent(record.alpha_recurrent, cfg.network.rnn_nodes);
+    } else {
+      record.alpha_normal = to_vector(alphas[0]);
+      record.alpha_reduce = to_vector(alphas[1]);
+      const space::Genotype genotype = derive_genotype(record.alpha_normal, record.alpha_reduce);
+      record.normal_skip_connections = count_skip_connections(genotype.normal);
+      record.genotype = genotype;
+    }
     // Every rank reports rank 0's time, so all records are identical.
     double seconds = host.rank() == 0 ? seconds_since(validation_start) : 0;
     host.allreduce_sum(&seconds, 1, comm::DataType::kFloat64);
@@ -248,25 +304,25 @@ struct DartsSearch::Impl {
   }
 
   /// Loss and accuracy on the whole validation split, BatchNorm in inference mode with running
-  /// statistics of rank 0; rank r takes images r, r + N, ...
+  /// statistics of rank 0; rank r takes examples r, r + N, ...
   void validate(EpochRecord& record) {
     architect->broadcast_batchnorm_statistics();
     auto& net = architect->net();
-    net->eval();
+    net.eval();
     double sums[3] = {0, 0, 0}; // loss, correct, count
     {
       torch::NoGradGuard no_grad;
-      const std::int64_t n_val = splits.validation.size();
+      const std::int64_t n_val = setup.validation.size();
       std::vector<std::int64_t> mine;
       for (std::int64_t i = host.rank(); i < n_val; i += host.size())
         mine.push_back(i);
       const auto batch = static_cast<std::size_t>(cfg.batch_size);
       for (std::size_t first = 0; first < mine.size(); first += batch) {
         const std::size_t last = std::min(mine.size(), first + batch);
-        const auto idx = index_tensor({mine.begin() + first, mine.begin() + last}, device);
-        const auto x = splits.validation.images.index_select(0, idx);
-        const auto y = splits.validation.labels.index_select(0, idx);
-        const auto logits = net->forward(x);
+        const Batch b = setup.validation.gather(
+            index_tensor({mine.begin() + first, mine.begin() + last}, device));
+        const auto& y = b.y;
+        const auto logits = net.logits(b);
         sums[0] += torch::nn::functional::cross_entropy(
                        logits, y,
                        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
@@ -275,7 +331,7 @@ struct DartsSearch::Impl {
         sums[2] += static_cast<double>(y.size(0));
       }
     }
-    net->train();
+    net.train();
     host.allreduce_sum(sums, 3, comm::DataType::kFloat64);
     record.val_loss = sums[2] > 0 ? sums[0] / sums[2] : 0;
     record.val_accuracy = sums[2] > 0 ? sums[1] / sums[2] : 0;
@@ -295,32 +351,25 @@ DartsSearch::DartsSearch(const config::DartsConfig& cfg, comm::Collective& host,
   if (cfg.threads > 0)
     torch::set_num_threads(cfg.threads);
   auto& s = *impl_;
-  s.splits = data::load_splits(cfg.data);
+  s.setup = cfg.space == "rnn" ? text_setup(cfg) : image_setup(cfg);
+  const char* examples = s.setup.examples;
   const std::int64_t parts = static_cast<std::int64_t>(host.size()) * cfg.accumulate;
   if (cfg.batch_size < parts)
     throw std::invalid_argument("--batch-size " + std::to_string(cfg.batch_size) +
                                 " is smaller than ranks x --accumulate (" + std::to_string(parts) +
                                 "): some micro-batches would be empty");
-  if (s.splits.train.size() < cfg.batch_size)
-    throw std::invalid_argument("the training split has " + std::to_string(s.splits.train.size()) +
-                                " images, fewer than --batch-size " +
+  if (s.setup.train.size() < cfg.batch_size)
+    throw std::invalid_argument("the training split has " + std::to_string(s.setup.train.size()) +
+                                " " + examples + ", fewer than --batch-size " +
                                 std::to_string(cfg.batch_size));
-  torch::manual_seed(cfg.seed);
-  SupernetOptions options;
-  options.in_channels = s.splits.channels;
-  options.num_classes = s.splits.num_classes;
-  options.channels = cfg.network.channels;
-  options.layers = cfg.network.layers;
-  options.stem_multiplier = cfg.network.stem_multiplier;
-  options.partial_channels = cfg.partial_channels;
-  Supernet net(options);
-  net->train();
-  net->to(s.device);
-  for (auto* set : {&s.splits.train, &s.splits.validation}) {
-    set->images = set->images.to(s.device);
-    set->labels = set->labels.to(s.device);
-  }
-  s.architect = std::make_unique<Architect>(net, architect_options(cfg), s.timed);
+  auto& net = *s.setup.net;
+  net.train();
+  net.to(s.device);
+  for (auto* set : {&s.setup.train, &s.setup.validation})
+    for (auto* t : {&set->inputs, &set->lengths, &set->labels})
+      if (t->defined())
+        *t = t->to(s.device);
+  s.architect = std::make_unique<Architect>(s.setup.net, architect_options(cfg), s.timed);
 }
 
 DartsSearch::~DartsSearch() = default;
@@ -451,16 +500,14 @@ void DartsSearch::resume(const std::vector<char>& state_on_root) {
 SearchPosition DartsSearch::position() const { return impl_->position; }
 
 std::vector<double> DartsSearch::flat_weights() const {
-  auto& net = impl_->architect->net();
   torch::NoGradGuard no_grad;
-  const auto w = net->weight_parameters();
+  const auto w = impl_->architect->net().weight_parameters();
   return to_vector(flatten(w, w));
 }
 
 std::vector<double> DartsSearch::flat_alphas() const {
-  auto& net = impl_->architect->net();
   torch::NoGradGuard no_grad;
-  const auto a = net->arch_parameters();
+  const auto a = impl_->architect->net().arch_parameters();
   return to_vector(flatten(a, a));
 }
 
@@ -482,11 +529,11 @@ double bench_supernet_step(const config::BenchConfig& cfg) {
   net->to(device);
   ArchitectOptions ao;
   ao.order = cfg.order;
-  Architect architect(net, ao, solo);
+  Architect architect(net.ptr(), ao, solo);
   const std::int64_t b = cfg.batch_size;
   const auto random_batch = [&] {
     return Batch{torch::randn({b, shape[0], shape[1], shape[2]}).to(device),
-                 torch::randint(0, 10, {b}, torch::kLong).to(device)};
+                 torch::randint(0, 10, {b}, torch::kLong).to(device), torch::Tensor()};
   };
   const std::vector<Batch> train{random_batch()};
   const std::vector<Batch> val{random_batch()};

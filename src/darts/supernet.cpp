@@ -276,6 +276,10 @@ torch::Tensor SupernetImpl::forward(const torch::Tensor& input, const torch::Ten
   return p.head(s1.mean({2, 3}));
 }
 
+torch::Tensor SupernetImpl::logits(const Batch& batch, const std::vector<torch::Tensor>& weights) {
+  return forward(batch.x, weights.at(0), weights.at(1));
+}
+
 std::vector<torch::Tensor> SupernetImpl::weight_parameters() const {
   std::vector<torch::Tensor> weights;
   for (const auto& item : named_parameters()) {

@@ -1,5 +1,6 @@
 #include "hpcnas/model/text_classifier.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -113,12 +114,19 @@ torch::Tensor TextClassifierImpl::forward(const torch::Tensor& tokens,
                                           const torch::Tensor& lengths) {
   TORCH_CHECK(tokens.dim() == 2 && lengths.dim() == 1 && lengths.size(0) == tokens.size(0),
               "text classifier: tokens [B, T] and lengths [B] expected");
+  return head_(
+      mean_over_texts(hidden_states(embedding_(trim_to_longest(tokens, lengths))), lengths));
+}
+
+torch::Tensor trim_to_longest(const torch::Tensor& tokens, const torch::Tensor& lengths) {
+  return tokens.narrow(1, 0, std::min(tokens.size(1), lengths.max().item<std::int64_t>()));
+}
+
+torch::Tensor mean_over_texts(const torch::Tensor& states, const torch::Tensor& lengths) {
   // Steps past a text's end are computed with the rest of the batch but left out of its mean.
-  const auto steps = torch::arange(tokens.size(1), lengths.options()).unsqueeze(0);
-  const auto mask = (steps < lengths.unsqueeze(1)).to(torch::kFloat).unsqueeze(2);
-  const auto states = hidden_states(embedding_(tokens));
-  const auto mean = (states * mask).sum(1) / lengths.to(torch::kFloat).clamp_min(1).unsqueeze(1);
-  return head_(mean);
+  const auto steps = torch::arange(states.size(1), lengths.options()).unsqueeze(0);
+  const auto mask = (steps < lengths.unsqueeze(1)).to(states.scalar_type()).unsqueeze(2);
+  return (states * mask).sum(1) / lengths.to(states.scalar_type()).clamp_min(1).unsqueeze(1);
 }
 
 } // namespace hpcnas::model

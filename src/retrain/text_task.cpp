@@ -56,12 +56,9 @@ private:
   const data::TextDataset& set(Split split) const {
     return split == Split::kTest ? splits_.test : splits_.validation;
   }
-  /// A batch is cut to its longest text, not the split's.
   torch::Tensor forward(const data::TextDataset& set, const torch::Tensor& index) {
-    const auto lengths = set.lengths.index_select(0, index);
-    const auto tokens =
-        set.tokens.index_select(0, index).narrow(1, 0, lengths.max().item<std::int64_t>());
-    return net_->forward(tokens.to(device_), lengths.to(device_));
+    return net_->forward(set.tokens.index_select(0, index).to(device_),
+                         set.lengths.index_select(0, index).to(device_));
   }
 
   torch::Device device_;

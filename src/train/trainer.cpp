@@ -155,11 +155,11 @@ public:
   const torch::Tensor& validation_labels() const override { return splits_.validation.labels; }
   torch::Tensor train_logits(const torch::Tensor& index) override {
     const auto& train = splits_.train;
-    return logits(train.tokens.index_select(0, index), train.lengths.index_select(0, index));
+    return net_->forward(train.tokens.index_select(0, index), train.lengths.index_select(0, index));
   }
   torch::Tensor validation_logits(std::int64_t start, std::int64_t end) override {
     const auto& val = splits_.validation;
-    return logits(val.tokens.slice(0, start, end), val.lengths.slice(0, start, end));
+    return net_->forward(val.tokens.slice(0, start, end), val.lengths.slice(0, start, end));
   }
   /// Texts of the split's longest length (at most --max-tokens) of words drawn from the
   /// vocabulary, the unknown word included (a vocabulary may hold nothing else).
@@ -176,11 +176,6 @@ public:
   std::int64_t flops() override { return 0; }
 
 private:
-  /// A batch is cut to its longest text, not the split's.
-  torch::Tensor logits(const torch::Tensor& tokens, const torch::Tensor& lengths) {
-    return net_->forward(tokens.narrow(1, 0, lengths.max().item<std::int64_t>()), lengths);
-  }
-
   const data::TextSplits& splits_;
   model::TextClassifier net_;
 };

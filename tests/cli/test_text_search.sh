@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# hpcnas search and train on text: recurrent cells trained as text classifiers on a
-# DIR/<class>/*.txt folder made here, with every strategy, ASHA, a kill -9 and --resume; the best
-# cell and the LSTM and GRU baselines trained and tested by hpcnas train; the options that do not
-# apply to text are refused with one line. With the SpamAssassin corpus installed
+# hpcnas search, darts and train on text: recurrent cells trained as text classifiers on a
+# DIR/<class>/*.txt folder made here, with every strategy, ASHA, a kill -9 and --resume; darts
+# --space rnn at 2 ranks; the best cell and the LSTM and GRU baselines trained and tested by
+# hpcnas train; the options that do not apply to text are refused with one line. With the SpamAssassin corpus installed
 # (scripts/install-spamassassin.sh), one short search on it too.
 # usage: test_text_search.sh HPCNAS MPIEXEC
 set -u
@@ -122,6 +122,46 @@ train "${TRAIN[@]}" --genotype "$DARTS_V2" --out refused.h5 >out.txt 2>err.txt
 check "an image genotype on texts exits 2" [ $? -eq 2 ]
 check "an image genotype on texts: one line" \
   [ "$(grep -c "an image genotype trains on an image dataset" err.txt)" -eq 1 ]
+
+# hpcnas darts --space rnn: the recurrent cell by continuous relaxation, data-parallel at 2 ranks;
+# the cell it derives trained by hpcnas train.
+darts() { timeout 300 "$MPIEXEC" -n 2 --oversubscribe "$HPCNAS" darts "$@"; }
+DARTS=(--space rnn --dataset text-folder --data-dir corpus --rnn-nodes 4 --embedding 8
+       --hidden 8 --max-tokens 24 --batch-size 16 --epochs 3 --threads 1 --seed 3)
+darts "${DARTS[@]}" --out rnn.h5 >rnn.log 2>&1
+check "darts --space rnn at 2 ranks exits 0" [ $? -eq 0 ]
+check "darts --space rnn: a line per epoch" [ "$(grep -c "^\[hpcnas\] epoch [0-9]/3:" rnn.log)" -eq 3 ]
+$PY - rnn.h5 <<'PY'
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    assert f.attrs["config.space"] == "rnn", f.attrs["config.space"]
+    alpha = f["darts/alpha_recurrent"]
+    assert alpha.shape == (3, 10, 5), alpha.shape  # 4 nodes: 1 + 2 + 3 + 4 edges
+    assert alpha.attrs["ops"] == "none,tanh,relu,sigmoid,identity"
+    assert "alpha_normal" not in f["darts"]
+    assert (alpha[2] != alpha[0]).any()
+    cells = f["darts/epochs/genotype"].asstr()[:]
+    assert all(c.startswith("Genotype(recurrent=[(") and c.endswith("concat=range(1, 5))")
+               for c in cells), cells
+    assert all(0 <= a <= 1 for a in f["darts/epochs/val_accuracy"][:])
+PY
+check "darts --space rnn: alpha_recurrent and recurrent cells in the run file" [ $? -eq 0 ]
+train "${TRAIN[@]}" --from rnn.h5 --out rnn-cell.h5 >rnn-cell.log 2>&1
+check "train of the cell darts derived exits 0" [ $? -eq 0 ]
+check "train of the cell darts derived: test accuracy" \
+  grep -qE "^\[hpcnas\] test accuracy 0\.[0-9]+" rnn-cell.log
+refused_darts() {  # refused_darts NAME MESSAGE ARGS...
+  local name=$1 message=$2; shift 2
+  darts "$@" --out refused.h5 >out.txt 2>err.txt
+  check "$name exits 2" [ $? -eq 2 ]
+  check "$name: one line" [ "$(grep -c -- "$message" err.txt)" -eq 1 ]
+}
+refused_darts "darts on texts without --space rnn" "holds texts: search a recurrent cell" \
+  --dataset text-folder --data-dir corpus
+refused_darts "darts --space rnn on images" "--space rnn searches a recurrent cell for texts" \
+  --space rnn --dataset synthetic
+refused_darts "darts --space rnn with partial channels" "--partial-channels applies to image" \
+  "${DARTS[@]}" --partial-channels 2 --channels 4
 
 if [ -d /usr/share/datasets/spamassassin ]; then
   search --dataset spamassassin --max-tokens 32 --embedding 16 --hidden 16 --epochs 1 \

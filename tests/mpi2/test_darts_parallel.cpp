@@ -1,11 +1,13 @@
 // DARTS data-parallel at exactly 2 ranks: the equivalence of 2 ranks with global batch B and
-// one rank accumulating 2 half-batches, and an end-to-end run that writes the run file.
+// one rank accumulating 2 half-batches (image cells and a recurrent cell), and an end-to-end run
+// that writes the run file.
 #include <catch2/catch.hpp>
 #include <mpi.h>
 
 #include <cmath>
 #include <filesystem>
 
+#include "../unit/temp_dir.hpp"
 #include "hpcnas/app/cli.hpp"
 #include "hpcnas/comm/collective.hpp"
 #include "hpcnas/darts/search.hpp"
@@ -42,16 +44,16 @@ double relative_difference(const std::vector<double>& a, const std::vector<doubl
   return std::sqrt(diff) / std::max(std::sqrt(norm), 1e-30);
 }
 
-} // namespace
-
-TEST_CASE("2 ranks with batch B equal 1 rank accumulating 2 half-batches", "[mpi][darts]") {
-  comm::MpiContext ctx(nullptr, nullptr);
+/// One epoch of `cfg` at 2 ranks against one rank accumulating 2 half-batches, for both orders:
+/// the same weights and alpha, and alpha moved.
+void check_equals_accumulating(config::DartsConfig cfg, const comm::MpiContext& ctx) {
   REQUIRE(ctx.size() == 2);
   for (const int order : {1, 2}) {
-    auto cfg = tiny_config(order);
+    cfg.order = order;
+    cfg.accumulate = 1;
     auto mpi = comm::make_mpi_collective();
     darts::DartsSearch parallel(cfg, *mpi);
-    parallel.run_epoch(0);
+    const auto record = parallel.run_epoch(0);
     const auto weights = parallel.flat_weights();
     const auto alphas = parallel.flat_alphas();
     if (ctx.rank() == 0) {
@@ -59,7 +61,7 @@ TEST_CASE("2 ranks with batch B equal 1 rank accumulating 2 half-batches", "[mpi
       comm::SoloCollective solo;
       darts::DartsSearch single(cfg, solo);
       single.run_epoch(0);
-      INFO("order " << order);
+      INFO("order " << order << ", " << record.genotype.to_string());
       CHECK(relative_difference(single.flat_weights(), weights) < 1e-5);
       CHECK(relative_difference(single.flat_alphas(), alphas) < 1e-5);
       // The comparison means something: alpha moved away from its start.
@@ -68,6 +70,34 @@ TEST_CASE("2 ranks with batch B equal 1 rank accumulating 2 half-batches", "[mpi
     }
     MPI_Barrier(MPI_COMM_WORLD);
   }
+}
+
+} // namespace
+
+TEST_CASE("2 ranks with batch B equal 1 rank accumulating 2 half-batches", "[mpi][darts]") {
+  comm::MpiContext ctx(nullptr, nullptr);
+  check_equals_accumulating(tiny_config(1), ctx);
+}
+
+TEST_CASE("a recurrent cell's search at 2 ranks equals 1 rank accumulating 2 half-batches",
+          "[mpi][darts]") {
+  comm::MpiContext ctx(nullptr, nullptr);
+  TextFolder folder; // each rank writes the same texts into a folder of its own
+  folder.write_two_topics();
+  config::DartsConfig cfg;
+  cfg.space = "rnn";
+  cfg.data.dataset = "text-folder";
+  cfg.data.data_dir = folder.str();
+  cfg.network.rnn_nodes = 3;
+  cfg.network.embedding = 6;
+  cfg.network.hidden = 5;
+  cfg.learning_rate = 1;
+  cfg.arch_learning_rate = 3e-3;
+  cfg.batch_size = 8;
+  cfg.steps_per_epoch = 3;
+  cfg.threads = 1;
+  cfg.seed = 9;
+  check_equals_accumulating(cfg, ctx);
 }
 
 TEST_CASE("a DARTS run on synthetic data writes alpha history and genotypes", "[mpi][darts]") {
@@ -81,13 +111,14 @@ TEST_CASE("a DARTS run on synthetic data writes alpha history and genotypes", "[
   if (ctx.rank() == 0) {
     const auto history = store::read_darts(out);
     REQUIRE(history.epochs.size() == 2);
-    CHECK(history.edges == 14);
-    CHECK(history.ops == 8);
+    CHECK_FALSE(history.alphas.recurrent);
+    CHECK(history.alphas.edges == 14);
+    CHECK(history.alphas.ops == 8);
     for (const auto& row : history.epochs) {
       CHECK(row.steps == 4);
       CHECK(row.alpha_normal.size() == 14 * 8);
       CHECK(row.alpha_reduce.size() == 14 * 8);
-      CHECK_NOTHROW(row.genotype.validate());
+      CHECK_NOTHROW(row.genotype.image().validate());
       CHECK(row.val_accuracy >= 0);
       CHECK(row.val_accuracy <= 1);
       CHECK(std::isfinite(row.train_loss));

@@ -260,12 +260,12 @@ TEST_CASE("the second-order alpha gradient matches a finite-difference check", "
   // percent here, from those kinks, while the exact double-backward value matches the numeric
   // derivative).
   options.hessian_radius = 1e-6;
-  darts::Architect architect(net, options, solo);
+  darts::Architect architect(net.ptr(), options, solo);
   const std::int64_t b = 4;
   const std::vector<darts::Batch> train{
-      {torch::randn({b, 1, 8, 8}, torch::kFloat64), torch::randint(0, 3, {b}, torch::kLong)}};
+      {torch::randn({b, 1, 8, 8}, torch::kFloat64), torch::randint(0, 3, {b}, torch::kLong), {}}};
   const std::vector<darts::Batch> val{
-      {torch::randn({b, 1, 8, 8}, torch::kFloat64), torch::randint(0, 3, {b}, torch::kLong)}};
+      {torch::randn({b, 1, 8, 8}, torch::kFloat64), torch::randint(0, 3, {b}, torch::kLong), {}}};
   // A large step makes the second-order term large against the first-order one.
   const double lr = 0.5;
   {

@@ -521,7 +521,7 @@ TEST_CASE("a DARTS run file reopened for a resume drops the epochs after its che
   TempDir dir;
   const std::string path = dir.file("darts.h5");
   {
-    auto file = DartsFile::create(path, false, test_attributes(), 2, 3);
+    auto file = DartsFile::create(path, false, test_attributes(), {false, 2, 3});
     for (std::int64_t e = 0; e < 3; ++e)
       file.append(darts_row(e));
   }
@@ -541,12 +541,55 @@ TEST_CASE("a DARTS run file reopened for a resume drops the epochs after its che
   CHECK(history.epochs[1].train_loss == darts_row(7).train_loss);
   CHECK(history.epochs[1].alpha_normal == darts_row(7).alpha_normal);
   CHECK(history.epochs[1].alpha_reduce == darts_row(7).alpha_reduce);
+  CHECK_FALSE(history.alphas.recurrent);
+  CHECK(history.alphas.edges == 2);
+  CHECK(history.alphas.ops == 3);
 
   // A search's run file is not a DARTS run file.
   const std::string search_path = dir.file("search.h5");
   RunFile::create(search_path, false, test_attributes());
   CHECK_THROWS_WITH(DartsFile::open_append(search_path),
                     Catch::Contains("not the run file of an hpcnas darts search"));
+}
+
+TEST_CASE("a DARTS run file of a recurrent cell holds its genotypes and alpha_recurrent",
+          "[store][darts]") {
+  TempDir dir;
+  const std::string path = dir.file("darts-rnn.h5");
+  const auto row = [](std::int64_t epoch) {
+    darts::EpochRecord r;
+    r.epoch = epoch;
+    std::mt19937_64 rng(static_cast<std::uint64_t>(epoch));
+    r.genotype = space::sample_recurrent(2, rng);
+    for (int i = 0; i < 3 * 5; ++i)
+      r.alpha_recurrent.push_back(static_cast<double>(epoch) + 0.01 * i);
+    return r;
+  };
+  {
+    auto file = DartsFile::create(path, false, test_attributes(), {true, 3, 5});
+    file.append(row(0));
+    file.append(row(1));
+    darts::EpochRecord image_row = row(2);
+    image_row.alpha_recurrent.clear(); // alpha of the other space
+    image_row.alpha_normal.assign(15, 0.0);
+    CHECK_THROWS_WITH(file.append(image_row), Catch::Contains("alpha_recurrent"));
+  }
+  {
+    auto file = DartsFile::open_append(path);
+    CHECK(file.epochs() == 2);
+    file.truncate(1);
+    file.append(row(5));
+  }
+  const DartsHistory history = read_darts(path);
+  CHECK(history.alphas.recurrent);
+  CHECK(history.alphas.edges == 3);
+  CHECK(history.alphas.ops == 5);
+  REQUIRE(history.epochs.size() == 2);
+  CHECK(history.epochs[0].genotype == row(0).genotype);
+  CHECK(history.epochs[1].genotype == row(5).genotype);
+  CHECK(history.epochs[1].genotype.is_recurrent());
+  CHECK(history.epochs[1].alpha_recurrent == row(5).alpha_recurrent);
+  CHECK(history.epochs[1].alpha_normal.empty());
 }
 
 TEST_CASE("DARTS checkpoints round-trip, fall back to the previous one, and keep their kind",

@@ -161,18 +161,19 @@ struct SearchConfig {
 /// Everything `hpcnas darts` needs: the bilevel supernet search of DARTS (Liu et al., 2019),
 /// data-parallel over the ranks. Defaults follow the paper's CIFAR-10 search.
 struct DartsConfig {
+  std::string space = "image"; ///< image | rnn: image cells, or a recurrent cell (text datasets)
   int epochs = 50;
   int batch_size = 64;          ///< global batch: split across ranks and --accumulate
   int accumulate = 1;           ///< K micro-batches per rank and step, gradients summed
   int order = 1;                ///< 1: first order; 2: unrolled step, finite-difference HVP
   int partial_channels = 1;     ///< PC-DARTS: edges mix C/K channels, the rest bypass (1: off)
   int steps_per_epoch = 0;      ///< >0: stop each epoch after this many steps (tests, trials)
-  double learning_rate = 0.025; ///< SGD on the weights, cosine schedule per epoch
+  double learning_rate = 0.025; ///< SGD on the weights, cosine schedule per epoch (rnn: 1)
   double min_learning_rate = 0.001;
   double momentum = 0.9;
   double weight_decay = 3e-4;
   double grad_clip = 5.0;
-  double arch_learning_rate = 3e-4; ///< Adam on alpha
+  double arch_learning_rate = 3e-4; ///< Adam on alpha (rnn: 3e-3)
   double arch_beta1 = 0.5;
   double arch_beta2 = 0.999;
   double arch_weight_decay = 1e-3;

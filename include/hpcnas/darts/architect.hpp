@@ -20,7 +20,7 @@
 #include <torch/torch.h>
 
 #include "hpcnas/comm/collective.hpp"
-#include "hpcnas/darts/supernet.hpp"
+#include "hpcnas/darts/search_network.hpp"
 #include "hpcnas/train/flat_sgd.hpp"
 
 namespace hpcnas::darts {
@@ -39,12 +39,6 @@ struct ArchitectOptions {
   double hessian_radius = 0.01;
 };
 
-/// Images [n, C, H, W] and labels [n] of one micro-batch.
-struct Batch {
-  torch::Tensor x;
-  torch::Tensor y;
-};
-
 /// What this rank's training micro-batches of one step gave (sums, not means).
 struct StepStats {
   double loss_sum = 0;
@@ -54,7 +48,9 @@ struct StepStats {
 
 class Architect {
 public:
-  Architect(Supernet net, const ArchitectOptions& options, comm::Collective& collective);
+  /// Trains `net`: the image supernet or the recurrent one.
+  Architect(std::shared_ptr<SearchNetworkImpl> net, const ArchitectOptions& options,
+            comm::Collective& collective);
 
   /// One search step: architecture step on `val`, then weight step on `train`, at weight
   /// learning rate `lr`. `train_global` and `val_global` are the global batch sizes.
@@ -63,8 +59,8 @@ public:
 
   /// The gradient of the architecture step, summed over ranks: first order d L_val(w, a) / da;
   /// second order d L_val(w', a) / da - lr * (finite-difference Hessian-vector product), with
-  /// w' = w - lr * (momentum * buffer + dL_train/dw + weight_decay * w). Returns {normal,
-  /// reduce}; leaves weights and alpha as they were.
+  /// w' = w - lr * (momentum * buffer + dL_train/dw + weight_decay * w). Returns one gradient
+  /// per alpha (image: {normal, reduce}); leaves weights and alpha as they were.
   std::vector<torch::Tensor> arch_gradient(const std::vector<Batch>& train,
                                            const std::vector<Batch>& val, std::int64_t train_global,
                                            std::int64_t val_global, double lr);
@@ -84,7 +80,7 @@ public:
   /// the archive holds a supernet of another size.
   void load(torch::serialize::InputArchive& archive);
 
-  Supernet& net() { return net_; }
+  SearchNetworkImpl& net() { return *net_; }
 
 private:
   void arch_step(const std::vector<torch::Tensor>& grads);
@@ -93,7 +89,7 @@ private:
   /// Copies rank 0's values of `tensors` to every rank (one broadcast of one flat buffer).
   void broadcast_from_root(const std::vector<torch::Tensor>& tensors);
 
-  Supernet net_;
+  std::shared_ptr<SearchNetworkImpl> net_;
   ArchitectOptions options_;
   comm::Collective& collective_;
   std::vector<torch::Tensor> weights_;

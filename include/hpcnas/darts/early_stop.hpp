@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "hpcnas/space/genotype.hpp"
+#include "hpcnas/space/architecture.hpp"
 
 namespace hpcnas::darts {
 
@@ -17,7 +17,7 @@ public:
   /// 0 turns a criterion off.
   EarlyStop(int max_skips, int stable_epochs);
   /// After an epoch: why the search should stop now, or "" to go on.
-  std::string after_epoch(const space::Genotype& genotype, int normal_skip_connections);
+  std::string after_epoch(const space::Architecture& genotype, int normal_skip_connections);
 
 private:
   int max_skips_;

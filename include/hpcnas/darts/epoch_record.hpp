@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "hpcnas/space/genotype.hpp"
+#include "hpcnas/space/architecture.hpp"
 
 namespace hpcnas::darts {
 
@@ -23,10 +23,14 @@ struct EpochRecord {
   double step_seconds = 0;          ///< time in search steps, mean over ranks
   double allreduce_seconds = 0;     ///< of which inside the allreduce, mean over ranks
   double allreduce_seconds_max = 0; ///< the same, of the rank that waited longest
-  space::Genotype genotype;         ///< derived by the DARTS rule
-  std::int32_t normal_skip_connections = 0;
-  std::vector<double> alpha_normal; ///< [kEdges * kOps] row-major, after the epoch
+  space::Architecture genotype;     ///< derived by the DARTS rule: image cells or a recurrent cell
+  std::int32_t normal_skip_connections = 0; ///< image cells; 0 for a recurrent cell
+  // alpha after the epoch, [edges * ops] row-major: alpha_normal and alpha_reduce of image cells
+  // (kEdges x kOps), or alpha_recurrent of a recurrent cell (recurrent_edges x kRecurrentOps).
+  // The other space's stay empty.
+  std::vector<double> alpha_normal;
   std::vector<double> alpha_reduce;
+  std::vector<double> alpha_recurrent;
 
   template <typename Self, typename Visit> static void fields(Self& self, Visit&& visit) {
     visit("epoch", self.epoch);

@@ -29,6 +29,7 @@
 
 #include <torch/torch.h>
 
+#include "hpcnas/darts/search_network.hpp"
 #include "hpcnas/model/operations.hpp"
 #include "hpcnas/space/genotype.hpp"
 
@@ -94,7 +95,7 @@ private:
 };
 TORCH_MODULE(MixedEdge);
 
-class SupernetImpl : public torch::nn::Module {
+class SupernetImpl : public SearchNetworkImpl {
 public:
   explicit SupernetImpl(const SupernetOptions& options);
 
@@ -104,13 +105,17 @@ public:
   /// pass detached weights when no gradient with respect to alpha is needed.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& weights_normal,
                         const torch::Tensor& weights_reduce);
+  /// forward(batch.x, weights[0], weights[1]).
+  torch::Tensor logits(const Batch& batch, const std::vector<torch::Tensor>& weights) override;
+  using SearchNetworkImpl::logits;
 
-  /// Every parameter but alpha (what SGD trains).
-  std::vector<torch::Tensor> weight_parameters() const;
-  /// {alpha_normal, alpha_reduce}, each [kEdges, kOps] (what Adam trains).
-  std::vector<torch::Tensor> arch_parameters() const { return {alpha_normal_, alpha_reduce_}; }
+  std::vector<torch::Tensor> weight_parameters() const override;
+  /// {alpha_normal, alpha_reduce}, each [kEdges, kOps].
+  std::vector<torch::Tensor> arch_parameters() const override {
+    return {alpha_normal_, alpha_reduce_};
+  }
   /// The running statistics of every BatchNorm (mean and variance; not the batch counters).
-  std::vector<torch::Tensor> batchnorm_statistics() const;
+  std::vector<torch::Tensor> batchnorm_statistics() const override;
 
   const SupernetOptions& options() const { return options_; }
   /// Mixed edge e of cell i (for tests).

@@ -46,7 +46,7 @@ public:
   TextClassifierImpl(const std::string& kind, const TextClassifierOptions& options);
 
   /// tokens [B, T] int64 (0-padded on the right), lengths [B] int64 in 1..T -> logits
-  /// [B, classes].
+  /// [B, classes]. The steps past the batch's longest text are not computed.
   torch::Tensor forward(const torch::Tensor& tokens, const torch::Tensor& lengths);
 
 private:
@@ -62,5 +62,10 @@ private:
   torch::nn::Linear head_{nullptr};
 };
 TORCH_MODULE(TextClassifier);
+
+/// tokens [B, T] cut to the batch's longest text, max(lengths) steps.
+torch::Tensor trim_to_longest(const torch::Tensor& tokens, const torch::Tensor& lengths);
+/// The mean of hidden states [B, T, H] over each text's own steps (lengths [B]) -> [B, H].
+torch::Tensor mean_over_texts(const torch::Tensor& states, const torch::Tensor& lengths);
 
 } // namespace hpcnas::model

@@ -3,9 +3,11 @@
 ///   /                    attributes as in a search run file: schema_version, hpcnas_version,
 ///                        command_line, config.<option>; plus kind = "darts"
 ///   /darts/epochs/<c>    one row per epoch, one 1-D extendible column per darts::EpochRecord field
-///   /darts/alpha_normal  float64 [epoch, edge, op], extendible along epoch: alpha after each
-///   /darts/alpha_reduce  epoch (edges in supernet order, ops in space::Op order, 'none' first);
-///                        attribute `ops`: the op names, comma-separated
+///   /darts/alpha_normal  image cells: float64 [epoch, edge, op], extendible along epoch: alpha
+///   /darts/alpha_reduce  after each epoch (edges in supernet order, ops in space::Op order,
+///                        'none' first); attribute `ops`: the op names, comma-separated
+///   /darts/alpha_recurrent  a recurrent cell instead: the same for its edges (row i(i-1)/2 + j:
+///                        node j into node i) and activations ('none' first)
 /// Each append writes every dataset and flushes the file, so h5py reads it during the run.
 
 #include <cstdint>
@@ -18,18 +20,26 @@
 
 namespace hpcnas::store {
 
-/// Everything of /darts, read back whole.
-struct DartsHistory {
-  std::vector<darts::EpochRecord> epochs; ///< alpha included
+/// The alpha datasets of a DARTS run file: those of image cells, or that of a recurrent cell;
+/// each [epochs, edges, ops].
+struct AlphaLayout {
+  bool recurrent = false;
   int edges = 0;
   int ops = 0;
 };
 
+/// Everything of /darts, read back whole.
+struct DartsHistory {
+  std::vector<darts::EpochRecord> epochs; ///< alpha included
+  AlphaLayout alphas;
+};
+
 class DartsFile {
 public:
-  /// Creates the file (refuses to replace one unless overwrite) for alpha of edges x ops.
+  /// Creates the file (refuses to replace one unless overwrite) with the alpha datasets of
+  /// `alphas`.
   static DartsFile create(const std::string& path, bool overwrite, const RunAttributes& attrs,
-                          int edges, int ops);
+                          const AlphaLayout& alphas);
   /// Reopens a DARTS run file to continue it (resume). Throws StoreError when it is missing,
   /// not a DARTS run file, or of another schema version.
   static DartsFile open_append(const std::string& path);

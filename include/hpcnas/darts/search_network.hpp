@@ -1,0 +1,40 @@
+#pragma once
+/// What the architect (architect.hpp) trains: a supernet of weights and architecture parameters
+/// alpha, one [edges, ops] matrix per cell type. The image supernet (supernet.hpp) has two,
+/// normal and reduce; the recurrent supernet (recurrent_supernet.hpp) one.
+
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace hpcnas::darts {
+
+/// One micro-batch: images x [n, C, H, W], or token ids x [n, T] with their lengths [n]; labels
+/// y [n].
+struct Batch {
+  torch::Tensor x;
+  torch::Tensor y;
+  torch::Tensor lengths; ///< texts only; undefined for images
+};
+
+class SearchNetworkImpl : public torch::nn::Module {
+public:
+  /// Logits of `batch` with explicit per-edge op weights, one [edges, ops] tensor per alpha in
+  /// arch_parameters() order (rows sum to 1 in DARTS); detached weights when no gradient with
+  /// respect to alpha is needed.
+  virtual torch::Tensor logits(const Batch& batch, const std::vector<torch::Tensor>& weights) = 0;
+  /// Logits of `batch` with the weights softmax(alpha).
+  torch::Tensor logits(const Batch& batch);
+
+  /// Every parameter but alpha (what SGD trains).
+  virtual std::vector<torch::Tensor> weight_parameters() const = 0;
+  /// The alpha matrices (what Adam trains).
+  virtual std::vector<torch::Tensor> arch_parameters() const = 0;
+  /// Running statistics every rank must share before evaluation (BatchNorm's); none by default.
+  virtual std::vector<torch::Tensor> batchnorm_statistics() const { return {}; }
+};
+
+/// softmax of each alpha over its ops.
+std::vector<torch::Tensor> op_weights(const std::vector<torch::Tensor>& alphas, bool detach);
+
+} // namespace hpcnas::darts

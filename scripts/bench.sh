@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
-# Benchmarks of docs/performance.md, printed as one table (ROWS="a b c d e" selects rows;
+# Benchmarks of docs/performance.md, printed as one table (ROWS="a b c c2 d e f" selects rows;
 # all by default):
 #  (a) one training step of the DARTS_V2 child (batch 64, 1x28x28, 2 threads): hpcnas against
 #      the same network and step in PyTorch eager (bench/torch_peer.py), run
-#      alternately ROUNDS times in this invocation; the ratio of the medians.
+#      alternately ROUNDS times in this invocation; the ratio of the medians, and each side's
+#      peak resident memory (the largest over the rounds).
 #  (b) the pool's worker utilization with 0.2 s surrogate evaluations at 2, 8 and 16 ranks:
 #      sum of evaluation times / (trainers x span from the first start to the last finish).
-#  (c) one first-order DARTS supernet search step against the PyTorch eager peer.
+#  (c) one first-order DARTS supernet search step against the PyTorch eager peer; (c2) second
+#      order.
 #  (d) the median time to write a checkpoint of rl and of evolution state (rank 0's own log).
 #  (e) the time from SIGTERM to every rank exited while children train on Fashion-MNIST.
+#  (f) one step of hpcnas train's final training (DARTS_V2 C=16 L=8 with its auxiliary head and
+#      drop-path 0.2, batch 96 of Fashion-MNIST with crops and flips) against the peer.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 PEER=${PEER:-$HPCNAS_ROOT/bench/torch_peer.py}
 ROUNDS=${ROUNDS:-3}
 STEPS=${STEPS:-10}
-ROWS=${ROWS:-a b c d e}
+ROWS=${ROWS:-a b c c2 d e f}
 HPCNAS=$HPCNAS_BUILD/hpcnas
 [ -x "$HPCNAS" ] || { echo "bench: build first (scripts/test.sh or scripts/demo.sh)" >&2; exit 1; }
 WORK=$(mktemp -d)
@@ -26,12 +30,14 @@ row() { [[ " $ROWS " == *" $1 "* ]]; }
 
 echo "| benchmark | hpcnas | reference | result | target |"
 echo "| --- | --- | --- | --- | --- |"
+largest() { sort -g | tail -1; }
 
-# versus LABEL TARGET OURS... -- PEER...: runs the two commands (each prints median_step_s=X)
-# alternately ROUNDS times and prints the row with both medians and their ratio.
+# versus LABEL TARGET OURS... -- PEER...: runs the two commands (each prints median_step_s=X and
+# peak_rss_mb=X) alternately ROUNDS times and prints the row with both medians, their ratio and
+# each side's peak memory.
 versus() {
-  local label=$1 target=$2 side=ours arg
-  local -a ours_cmd=() peer_cmd=() ours=() peer=()
+  local label=$1 target=$2 side=ours arg line
+  local -a ours_cmd=() peer_cmd=() ours=() peer=() ours_mb=() peer_mb=()
   shift 2
   for arg in "$@"; do
     if [ "$arg" = -- ]; then side=peer
@@ -39,16 +45,24 @@ versus() {
     else peer_cmd+=("$arg"); fi
   done
   for _ in $(seq "$ROUNDS"); do
-    ours+=("$("${ours_cmd[@]}" | field median_step_s)")
-    peer+=("$("${peer_cmd[@]}" | field median_step_s)")
+    line=$("${ours_cmd[@]}")
+    ours+=("$(field median_step_s <<<"$line")")
+    ours_mb+=("$(field peak_rss_mb <<<"$line")")
+    line=$("${peer_cmd[@]}")
+    peer+=("$(field median_step_s <<<"$line")")
+    peer_mb+=("$(field peak_rss_mb <<<"$line")")
   done
   awk -v o="$(printf '%s\n' "${ours[@]}" | median)" -v p="$(printf '%s\n' "${peer[@]}" | median)" \
+    -v om="$(printf '%s\n' "${ours_mb[@]}" | largest)" \
+    -v pm="$(printf '%s\n' "${peer_mb[@]}" | largest)" \
     -v label="$label" -v target="$target" 'BEGIN {
-    printf "| %s | %.4f s | %.4f s (PyTorch eager) | %.2fx faster | %s |\n", label, o, p, p / o, target }'
+    printf "| %s | %.4f s, %d MiB peak | %.4f s, %d MiB peak (PyTorch eager) | %.2fx faster, %.2fx the memory | %s |\n",
+      label, o, om, p, pm, p / o, om / pm, target }'
 }
 
 if row a; then
-  versus "(a) child step, DARTS_V2 C=16 L=8, batch 64, 1x28x28, 2 threads" ">= 1.5x" \
+  versus "(a) child step, DARTS_V2 C=16 L=8, batch 64, 1x28x28, 2 threads" \
+    ">= 3x, memory <= 1x" \
     "$HPCNAS" bench --what child --batch-size 64 --input 1x28x28 --threads 2 --steps "$STEPS" -- \
     /usr/bin/python3 "$PEER" --mode child --batch 64 --input 1x28x28 --threads 2 --steps "$STEPS"
 fi
@@ -71,14 +85,23 @@ PY
   done
 fi
 
-if row c; then
-  # One first-order DARTS search step (architecture step, then weight step) of the supernet.
-  steps=${SUPERNET_STEPS:-5}
-  versus "(c) DARTS search step, first order, supernet C=16 L=8, batch 16, 3x32x32, 2 threads" \
-    ">= 3x" \
-    "$HPCNAS" bench --what supernet --order 1 --batch-size 16 --input 3x32x32 --threads 2 \
+# supernet_row ORDER LABEL TARGET: one DARTS search step (architecture step, then weight step)
+# of the supernet, hpcnas against the peer.
+supernet_row() {
+  local steps=${SUPERNET_STEPS:-5}
+  versus "$2" "$3" \
+    "$HPCNAS" bench --what supernet --order "$1" --batch-size 16 --input 3x32x32 --threads 2 \
     --steps "$steps" -- \
-    /usr/bin/python3 "$PEER" --mode supernet --batch 16 --input 3x32x32 --threads 2 --steps "$steps"
+    /usr/bin/python3 "$PEER" --mode supernet --order "$1" --batch 16 --input 3x32x32 --threads 2 \
+    --steps "$steps"
+}
+if row c; then
+  supernet_row 1 "(c) DARTS search step, first order, supernet C=16 L=8, batch 16, 3x32x32, 2 threads" \
+    ">= 5x, memory <= 1x"
+fi
+if row c2; then
+  supernet_row 2 "(c2) DARTS search step, second order, supernet C=16 L=8, batch 16, 3x32x32, 2 threads" \
+    ">= 4x, memory <= 1x"
 fi
 
 if row d; then
@@ -111,4 +134,12 @@ if row e; then
   done
   echo "| (e) SIGTERM until every rank exited, 2 trainers training children, median of $ROUNDS" \
     "| $(printf '%s\n' "${times[@]}" | median) ms | | | < 5 s |"
+fi
+
+if row f; then
+  # The settings of docs/results/fashion-mnist's final training, on one process.
+  versus "(f) final-training step, DARTS_V2 C=16 L=8 + auxiliary head + drop-path, batch 96, Fashion-MNIST, 2 threads" \
+    ">= 3x, memory <= 1x" \
+    "$HPCNAS" bench --what final --batch-size 96 --threads 2 --steps "$STEPS" -- \
+    /usr/bin/python3 "$PEER" --mode final --batch 96 --input 1x28x28 --threads 2 --steps "$STEPS"
 fi

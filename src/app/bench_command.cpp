@@ -3,9 +3,12 @@
 #include <cstdio>
 #include <string>
 
+#include <sys/resource.h>
+
 #include "hpcnas/app/cli.hpp"
 #include "hpcnas/darts/search.hpp"
 #include "hpcnas/data/dataset.hpp"
+#include "hpcnas/retrain/final_training.hpp"
 #include "hpcnas/store/run_file.hpp"
 #include "hpcnas/store/train_file.hpp"
 #include "hpcnas/train/proxy.hpp"
@@ -62,23 +65,31 @@ int bench_proxies(const comm::MpiContext& ctx, const config::BenchConfig& cfg) {
   return kExitOk;
 }
 
+/// This process's peak resident memory so far, in MiB (Linux reports ru_maxrss in KiB).
+double peak_resident_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
 } // namespace
 
 int run_bench(const comm::MpiContext& ctx, const config::Parsed<config::BenchConfig>& parsed) {
   const config::BenchConfig& cfg = parsed.config;
   if (cfg.what == "proxies")
     return bench_proxies(ctx, cfg);
-  const double median =
-      cfg.what == "supernet" ? darts::bench_supernet_step(cfg) : train::bench_child_step(cfg);
+  const double median = cfg.what == "supernet" ? darts::bench_supernet_step(cfg)
+                        : cfg.what == "final"  ? retrain::bench_final_step(cfg)
+                                               : train::bench_child_step(cfg);
   const std::string supernet =
       cfg.what == "supernet" ? " device=" + cfg.device + " order=" + std::to_string(cfg.order) +
                                    " partial_channels=" + std::to_string(cfg.partial_channels)
                              : "";
   if (ctx.is_controller())
     std::printf("hpcnas bench what=%s%s batch=%d threads=%d input=%s steps=%d "
-                "median_step_s=%.4f\n",
+                "median_step_s=%.4f peak_rss_mb=%.0f\n",
                 cfg.what.c_str(), supernet.c_str(), cfg.batch_size, cfg.threads, cfg.input.c_str(),
-                cfg.steps, median);
+                cfg.steps, median, peak_resident_mb());
   return kExitOk;
 }
 

@@ -546,7 +546,9 @@ Parsed<BenchConfig> parse_bench(const std::vector<std::string>& args) {
   auto add = bench.add_options();
   add("what", bound(&cfg.what),
       "child: training steps of the DARTS_V2 child network | supernet: DARTS search steps | "
-      "proxies: zero-cost proxies of the children of --from against their trained accuracy");
+      "final: training steps of hpcnas train (DARTS_V2, Fashion-MNIST, auxiliary head, "
+      "drop-path) | proxies: zero-cost proxies of the children of --from against their trained "
+      "accuracy");
   add("order", bound(&cfg.order), "supernet: 1 (first-order) or 2 (second-order) DARTS step");
   add("partial-channels", bound(&cfg.partial_channels), kPartialChannelsHelp);
   add("batch-size", bound(&cfg.batch_size), "batch size");
@@ -565,7 +567,9 @@ Parsed<BenchConfig> parse_bench(const std::vector<std::string>& args) {
   parse_into(out, options, args);
   if (out.help)
     return out;
-  require_one_of("what", cfg.what, {"child", "supernet", "proxies"});
+  require_one_of("what", cfg.what, {"child", "supernet", "final", "proxies"});
+  require(cfg.what != "final" || cfg.input == "1x28x28",
+          "--what final trains on Fashion-MNIST: --input must be 1x28x28");
   require(cfg.what == "proxies" ? !cfg.from.empty() : cfg.from.empty(),
           "--from goes with --what proxies, and --what proxies needs it");
   require_one_of("device", cfg.device, {"cpu", "cuda"});

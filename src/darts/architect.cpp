@@ -95,7 +95,7 @@ std::vector<torch::Tensor> Architect::arch_gradient(const std::vector<Batch>& tr
   if (options_.order == 1) {
     torch::Tensor flat;
     for (const auto& b : val) {
-      const auto w = op_weights(alphas_, false);
+      const auto w = net_->mixing_weights(false);
       const auto loss = scaled_loss(net_->logits(b, w), b.y, val_global);
       const auto g = flatten(torch::autograd::grad({loss}, alphas_), alphas_);
       flat = flat.defined() ? flat.add_(g) : g;
@@ -115,7 +115,7 @@ std::vector<torch::Tensor> Architect::arch_gradient(const std::vector<Batch>& tr
   // Second order. (1) The unrolled weights w' = w - lr * (m * buf + dL_train/dw + wd * w).
   torch::Tensor g_train;
   {
-    const auto w = op_weights(alphas_, true);
+    const auto w = net_->mixing_weights(true);
     for (const auto& b : train) {
       const auto loss = scaled_loss(net_->logits(b, w), b.y, train_global);
       const auto g =
@@ -142,7 +142,7 @@ std::vector<torch::Tensor> Architect::arch_gradient(const std::vector<Batch>& tr
   both.insert(both.end(), weights_.begin(), weights_.end());
   torch::Tensor flat;
   for (const auto& b : val) {
-    const auto w = op_weights(alphas_, false);
+    const auto w = net_->mixing_weights(false);
     const auto loss = scaled_loss(net_->logits(b, w), b.y, val_global);
     const auto g = flatten(torch::autograd::grad({loss}, both, {}, false, false, true), both);
     flat = flat.defined() ? flat.add_(g) : g;
@@ -166,7 +166,7 @@ std::vector<torch::Tensor> Architect::arch_gradient(const std::vector<Batch>& tr
     }
     torch::Tensor g_sum;
     for (const auto& b : train) {
-      const auto w = op_weights(alphas_, false);
+      const auto w = net_->mixing_weights(false);
       const auto loss = scaled_loss(net_->logits(b, w), b.y, train_global);
       const auto g = flatten(torch::autograd::grad({loss}, alphas_), alphas_);
       g_sum = g_sum.defined() ? g_sum.add_(g) : g;
@@ -203,7 +203,7 @@ StepStats Architect::weight_step(const std::vector<Batch>& train, std::int64_t t
                                  double lr) {
   sgd_.zero_grad();
   StepStats stats;
-  const auto w = op_weights(alphas_, true);
+  const auto w = net_->mixing_weights(true);
   for (const auto& b : train) {
     const auto logits = net_->logits(b, w);
     const auto loss = scaled_loss(logits, b.y, train_global);

@@ -62,26 +62,17 @@ space::Genotype derive_genotype(const std::vector<double>& alpha_normal,
 }
 
 space::RecurrentGenotype derive_recurrent(const std::vector<double>& alpha, int nodes) {
-  constexpr int kOps = space::kCandidateActivations + 1;
+  constexpr int kOps = space::kCandidateActivations;
   const std::size_t edges = static_cast<std::size_t>(nodes) * (nodes + 1) / 2;
   if (nodes < 1 || alpha.size() != edges * kOps)
     throw std::invalid_argument("derive_recurrent: alpha has " + std::to_string(alpha.size()) +
                                 " values, expected " + std::to_string(edges * kOps) + " for " +
                                 std::to_string(nodes) + " nodes");
-  const auto w = row_softmax(alpha, kOps);
   space::RecurrentGenotype cell;
   for (int node = 1; node <= nodes; ++node) {
-    space::RecurrentNode best;
-    double best_weight = -1;
-    for (int input = 0; input < node; ++input) {
-      const std::size_t row = static_cast<std::size_t>(node * (node - 1) / 2 + input) * kOps;
-      for (int k = 1; k < kOps; ++k) // 'none' (column 0) is never kept
-        if (w[row + k] > best_weight) {
-          best_weight = w[row + k];
-          best = {static_cast<space::Activation>(k), input};
-        }
-    }
-    cell.nodes.push_back(best);
+    const auto first = alpha.begin() + static_cast<std::ptrdiff_t>(node * (node - 1) / 2) * kOps;
+    const auto best = static_cast<int>(std::max_element(first, first + node * kOps) - first);
+    cell.nodes.push_back({space::candidate_activation(best % kOps), best / kOps});
   }
   return cell;
 }

@@ -39,14 +39,15 @@ torch::Tensor RecurrentSupernetImpl::cell(const torch::Tensor& x, const torch::T
     const auto& v = parts[1];
     // Rows of edges (i, 0..i-1), as [i, 1, 1] columns per activation.
     const auto w = weights.narrow(0, i * (i - 1) / 2, i).unsqueeze(2).unsqueeze(3);
-    const auto weight = [&](space::Activation f) { return w.select(1, static_cast<int>(f)); };
-    // sum_f w_f (s + g (f(v) - s)) = (sum_f w_f) (1 - g) s + g sum_f w_f f(v), f != none.
+    const auto weight = [&](space::Activation f) {
+      return w.select(1, static_cast<int>(f) - static_cast<int>(space::Activation::kTanh));
+    };
+    // sum_f w_f (s + g (f(v) - s)) = (sum_f w_f) (1 - g) s + g sum_f w_f f(v).
     const auto mixed_activation = weight(space::Activation::kTanh) * torch::tanh(v) +
                                   weight(space::Activation::kRelu) * torch::relu(v) +
                                   weight(space::Activation::kSigmoid) * torch::sigmoid(v) +
                                   weight(space::Activation::kIdentity) * v;
-    const auto kept = w.narrow(1, 1, space::kCandidateActivations).sum(1);
-    const auto node = (kept * (1 - gate) * inputs + gate * mixed_activation).sum(0);
+    const auto node = (w.sum(1) * (1 - gate) * inputs + gate * mixed_activation).sum(0);
     states.push_back(node);
     sum = sum.defined() ? sum + node : node;
   }
@@ -65,6 +66,16 @@ torch::Tensor RecurrentSupernetImpl::logits(const Batch& batch,
     states.push_back(h);
   }
   return head_(model::mean_over_texts(torch::stack(states, 1), batch.lengths));
+}
+
+std::vector<torch::Tensor> RecurrentSupernetImpl::mixing_weights(bool detach) const {
+  const auto alpha = detach ? alpha_.detach() : alpha_;
+  std::vector<torch::Tensor> nodes;
+  for (int i = 1; i <= options_.nodes; ++i) {
+    const auto rows = alpha.narrow(0, i * (i - 1) / 2, i);
+    nodes.push_back(torch::softmax(rows.reshape(-1), 0).view(rows.sizes()));
+  }
+  return {torch::cat(nodes)};
 }
 
 std::vector<torch::Tensor> RecurrentSupernetImpl::weight_parameters() const {

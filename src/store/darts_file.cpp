@@ -35,7 +35,7 @@ template <typename Record> auto alpha_values(Record& row, bool recurrent) {
 }
 
 const char* op_names(bool recurrent) {
-  return recurrent ? "none,tanh,relu,sigmoid,identity"
+  return recurrent ? "tanh,relu,sigmoid,identity"
                    : "none,max_pool_3x3,avg_pool_3x3,skip_connect,sep_conv_3x3,sep_conv_5x5,"
                      "dil_conv_3x3,dil_conv_5x5";
 }

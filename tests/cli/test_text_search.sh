@@ -136,8 +136,8 @@ import sys, h5py
 with h5py.File(sys.argv[1], "r") as f:
     assert f.attrs["config.space"] == "rnn", f.attrs["config.space"]
     alpha = f["darts/alpha_recurrent"]
-    assert alpha.shape == (3, 10, 5), alpha.shape  # 4 nodes: 1 + 2 + 3 + 4 edges
-    assert alpha.attrs["ops"] == "none,tanh,relu,sigmoid,identity"
+    assert alpha.shape == (3, 10, 4), alpha.shape  # 4 nodes: 1 + 2 + 3 + 4 edges
+    assert alpha.attrs["ops"] == "tanh,relu,sigmoid,identity"
     assert "alpha_normal" not in f["darts"]
     assert (alpha[2] != alpha[0]).any()
     cells = f["darts/epochs/genotype"].asstr()[:]

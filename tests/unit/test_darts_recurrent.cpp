@@ -25,8 +25,8 @@ std::vector<double> alpha_of(const space::RecurrentGenotype& cell, double value)
   for (int i = 1; i <= nodes; ++i) {
     const auto& node = cell.nodes[static_cast<std::size_t>(i - 1)];
     const int row = i * (i - 1) / 2 + node.input;
-    alpha[static_cast<std::size_t>(row * darts::kRecurrentOps) +
-          static_cast<std::size_t>(node.activation)] = value;
+    alpha[static_cast<std::size_t>(row * darts::kRecurrentOps + static_cast<int>(node.activation) -
+                                   1)] = value; // column 0 is tanh
   }
   return alpha;
 }
@@ -110,16 +110,28 @@ TEST_CASE("the supernet's logits reach alpha and ignore the padding", "[darts][r
   CHECK(torch::allclose(net->logits(changed), logits.detach()));
 }
 
-TEST_CASE("the DARTS rule keeps one input and activation per recurrent node", "[darts][rnn]") {
+TEST_CASE("a node's softmax spans all its inputs and activations, and its largest is kept",
+          "[darts][rnn]") {
   const auto cell = three_nodes();
   auto alpha = alpha_of(cell, 2.0);
-  // 'none' strongest on node 3's edges: never kept.
-  for (int input = 0; input < 3; ++input)
-    alpha[static_cast<std::size_t>((3 + input) * darts::kRecurrentOps)] = 9.0;
+  alpha[static_cast<std::size_t>(3 * darts::kRecurrentOps + 1)] = 1.5; // node 3: second best
   CHECK(darts::derive_recurrent(alpha, 3) == cell);
   CHECK(darts::derive_recurrent(alpha_of(space::darts_v2_recurrent(), 1.0), 8) ==
         space::darts_v2_recurrent());
-  CHECK_THROWS_WITH(darts::derive_recurrent(alpha, 4), Catch::Contains("expected 50"));
+  CHECK_THROWS_WITH(darts::derive_recurrent(alpha, 4), Catch::Contains("expected 40"));
+
+  darts::RecurrentSupernetOptions options;
+  options.classifier = {20, 5, 6, 2};
+  options.nodes = 3;
+  darts::RecurrentSupernet net(options);
+  const auto w = net->mixing_weights(false)[0];
+  REQUIRE(w.sizes() == torch::IntArrayRef({6, darts::kRecurrentOps}));
+  // Node i's i rows sum to 1 together: rows 0, 1-2, 3-5.
+  CHECK(w.narrow(0, 0, 1).sum().item<double>() == Approx(1.0));
+  CHECK(w.narrow(0, 1, 2).sum().item<double>() == Approx(1.0));
+  CHECK(w.narrow(0, 3, 3).sum().item<double>() == Approx(1.0));
+  CHECK(w.requires_grad());
+  CHECK_FALSE(net->mixing_weights(true)[0].requires_grad());
 }
 
 TEST_CASE("a recurrent DARTS search learns a text folder and resumes on the same trajectory",
@@ -133,7 +145,7 @@ TEST_CASE("a recurrent DARTS search learns a text folder and resumes on the same
   const auto first = whole.run_epoch(0);
   const auto second = whole.run_epoch(1);
   CHECK(second.genotype.recurrent().nodes.size() == 3);
-  CHECK(second.alpha_recurrent.size() == 6 * 5);
+  CHECK(second.alpha_recurrent.size() == 6 * 4);
   CHECK(second.alpha_normal.empty());
   CHECK(second.alpha_recurrent != first.alpha_recurrent);
   CHECK(second.val_accuracy >= 0.75); // two topics of their own words

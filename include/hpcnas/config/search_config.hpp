@@ -227,7 +227,7 @@ struct FinalTrainConfig {
 
 /// `hpcnas bench`: times training steps of a child network on random data.
 struct BenchConfig {
-  std::string what = "child"; ///< child | supernet | proxies
+  std::string what = "child"; ///< child | supernet | final | proxies
   int order = 1;              ///< supernet: first- or second-order DARTS step
   int partial_channels = 1;   ///< supernet: PC-DARTS partial channels K (1: off)
   int batch_size = 64;

@@ -19,11 +19,11 @@ space::Cell derive_cell(const std::vector<double>& alpha);
 space::Genotype derive_genotype(const std::vector<double>& alpha_normal,
                                 const std::vector<double>& alpha_reduce);
 
-/// The DARTS rule for a recurrent cell of `nodes` nodes. `alpha` holds N(N+1)/2 rows of
-/// kCandidateActivations + 1 values ('none' first, then space::Activation order); row
-/// i(i-1)/2 + j is the edge from node j into node i. Per node the one incoming edge whose
-/// strongest activation other than 'none' is strongest is kept (ties: the lower input), with that
-/// activation. Throws std::invalid_argument on a wrong size.
+/// A recurrent cell of `nodes` nodes from alpha_recurrent: N(N+1)/2 rows of kCandidateActivations
+/// values (space::candidate_activation order); row i(i-1)/2 + j is the edge from node j into node
+/// i. Per node the (input, activation) pair of the largest alpha, which has the largest weight of
+/// the node's softmax (ties: the lower input, then the lower activation). Throws
+/// std::invalid_argument on a wrong size.
 space::RecurrentGenotype derive_recurrent(const std::vector<double>& alpha, int nodes);
 
 /// Number of skip_connect edges in a cell (DARTS collapses towards many of them).

@@ -1,7 +1,9 @@
 #pragma once
 /// What the architect (architect.hpp) trains: a supernet of weights and architecture parameters
-/// alpha, one [edges, ops] matrix per cell type. The image supernet (supernet.hpp) has two,
-/// normal and reduce; the recurrent supernet (recurrent_supernet.hpp) one.
+/// alpha, one [edges, ops] matrix per cell type, which mixing_weights() turns into the weights
+/// that mix the candidates. The image supernet (supernet.hpp) has two, normal and reduce, each
+/// mixed by a softmax per edge; the recurrent supernet (recurrent_supernet.hpp) one, mixed by a
+/// softmax per node.
 
 #include <vector>
 
@@ -19,12 +21,15 @@ struct Batch {
 
 class SearchNetworkImpl : public torch::nn::Module {
 public:
-  /// Logits of `batch` with explicit per-edge op weights, one [edges, ops] tensor per alpha in
-  /// arch_parameters() order (rows sum to 1 in DARTS); detached weights when no gradient with
-  /// respect to alpha is needed.
+  /// Logits of `batch` with explicit mixing weights, one [edges, ops] tensor per alpha in
+  /// arch_parameters() order; pass detached weights when no gradient with respect to alpha is
+  /// needed.
   virtual torch::Tensor logits(const Batch& batch, const std::vector<torch::Tensor>& weights) = 0;
-  /// Logits of `batch` with the weights softmax(alpha).
+  /// Logits of `batch` with mixing_weights(false).
   torch::Tensor logits(const Batch& batch);
+  /// The mixing weights of the current alpha, of alpha itself or (detach) of a detached copy.
+  /// By default a softmax over each edge's ops (DARTS).
+  virtual std::vector<torch::Tensor> mixing_weights(bool detach) const;
 
   /// Every parameter but alpha (what SGD trains).
   virtual std::vector<torch::Tensor> weight_parameters() const = 0;
@@ -33,8 +38,5 @@ public:
   /// Running statistics every rank must share before evaluation (BatchNorm's); none by default.
   virtual std::vector<torch::Tensor> batchnorm_statistics() const { return {}; }
 };
-
-/// softmax of each alpha over its ops.
-std::vector<torch::Tensor> op_weights(const std::vector<torch::Tensor>& alphas, bool detach);
 
 } // namespace hpcnas::darts

@@ -134,4 +134,12 @@ private:
   std::unique_ptr<Impl> impl_;
 };
 
+/// `hpcnas bench --what final`: median seconds of one training step of `hpcnas train` on one
+/// process, after cfg.warmup steps: the DARTS_V2 evaluation network of cfg.network on
+/// Fashion-MNIST at the documented run's settings (docs/results/fashion-mnist: crop padding 2,
+/// flip, no cutout, auxiliary head weighted 0.4) with drop-path 0.2, DARTS's final probability;
+/// the batch's augmentation, forward, backward and SGD step with clipping. Throws
+/// data::DataError when Fashion-MNIST is not installed.
+double bench_final_step(const config::BenchConfig& cfg);
+
 } // namespace hpcnas::retrain

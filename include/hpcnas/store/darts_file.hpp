@@ -7,7 +7,7 @@
 ///   /darts/alpha_reduce  after each epoch (edges in supernet order, ops in space::Op order,
 ///                        'none' first); attribute `ops`: the op names, comma-separated
 ///   /darts/alpha_recurrent  a recurrent cell instead: the same for its edges (row i(i-1)/2 + j:
-///                        node j into node i) and activations ('none' first)
+///                        node j into node i) and activations
 /// Each append writes every dataset and flushes the file, so h5py reads it during the run.
 
 #include <cstdint>

@@ -558,7 +558,7 @@ Parsed<BenchConfig> parse_bench(const std::vector<std::string>& args) {
   add("steps", bound(&cfg.steps), "timed steps");
   add("warmup", bound(&cfg.warmup), "untimed steps first");
   add("profile", bound(&cfg.profile),
-      "supernet: write the operator trace of the timed steps to this file (Chrome trace JSON)");
+      "write the operator trace of the timed steps to this file (Chrome trace JSON)");
   add("from", bound(&cfg.from),
       "proxies: search run file (children scored on one minibatch "
       "of --batch-size training images of its own dataset)");

@@ -11,7 +11,6 @@
 #include <string>
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include "hpcnas/darts/architect.hpp"
@@ -545,10 +544,7 @@ double bench_supernet_step(const config::BenchConfig& cfg) {
   };
   for (int i = 0; i < cfg.warmup; ++i)
     step();
-  // The profiler records every operator of the timed steps, so they run slower while it is on.
-  std::unique_ptr<torch::autograd::profiler::RecordProfile> profile;
-  if (!cfg.profile.empty())
-    profile = std::make_unique<torch::autograd::profiler::RecordProfile>(cfg.profile);
+  const train::OperatorTrace trace(cfg.profile);
   std::vector<double> times;
   for (int i = 0; i < std::max(cfg.steps, 1); ++i) {
     const auto start = Clock::now();

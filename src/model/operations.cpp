@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "depthwise_conv.hpp"
+
 namespace hpcnas::model {
 
 namespace {
@@ -116,6 +118,10 @@ torch::Tensor ConvImpl::forward(const torch::Tensor& x) {
     const auto subsample = x.slice(2, 0, x.size(2), o.stride()).slice(3, 0, x.size(3), o.stride());
     const std::int64_t unit = 1;
     y = torch::conv2d(to_channels_last(subsample), weight, {}, unit, o.padding(), unit, o.groups());
+  } else if (o.groups() > 1 && o.groups() == o.in_channels() &&
+             o.out_channels() == o.in_channels() && torch::GradMode::is_enabled() &&
+             depthwise_kernels_serve(x, o.dilation())) {
+    y = depthwise_conv2d(x, weight, {o.stride(), o.padding(), o.dilation()});
   } else {
     y = torch::conv2d(x, weight, {}, o.stride(), o.padding(), o.dilation(), o.groups());
   }

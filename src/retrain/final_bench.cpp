@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <vector>
 
 #include <torch/torch.h>
@@ -31,6 +32,7 @@ double bench_final_step(const config::BenchConfig& bench) {
   const std::int64_t batch = bench.batch_size;
   const int steps = bench.warmup + std::max(bench.steps, 1);
   std::vector<double> times;
+  std::unique_ptr<train::OperatorTrace> trace;
   for (int step = 0; step < steps; ++step) {
     const std::int64_t first =
         (step * batch) % std::max<std::int64_t>(1, task->train_size() - batch);
@@ -38,6 +40,8 @@ double bench_final_step(const config::BenchConfig& bench) {
     std::vector<std::uint64_t> keys;
     for (std::int64_t i = 0; i < batch; ++i)
       keys.push_back(image_key(cfg.seed, 0, step, i));
+    if (step == bench.warmup)
+      trace = std::make_unique<train::OperatorTrace>(bench.profile);
     const auto start = std::chrono::steady_clock::now();
     sgd.zero_grad();
     task->train(rows, keys, kDropPath).loss.backward();

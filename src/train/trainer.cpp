@@ -6,12 +6,14 @@
 #include <cmath>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include "hpcnas/data/dataset.hpp"
@@ -429,6 +431,11 @@ model::NetworkOptions child_network_options(const config::NetworkConfig& network
   return options;
 }
 
+OperatorTrace::OperatorTrace(const std::string& path) {
+  if (!path.empty())
+    profile_ = std::make_shared<torch::autograd::profiler::RecordProfile>(path);
+}
+
 double bench_child_step(const config::BenchConfig& cfg) {
   const auto& shape = cfg.shape;
   if (cfg.threads > 0) {
@@ -442,7 +449,10 @@ double bench_child_step(const config::BenchConfig& cfg) {
       model::to_channels_last(torch::randn({cfg.batch_size, shape[0], shape[1], shape[2]}));
   const auto y = torch::randint(0, 10, {cfg.batch_size}, torch::kLong);
   std::vector<double> times;
+  std::unique_ptr<OperatorTrace> trace;
   for (int step = 0; step < cfg.warmup + std::max(cfg.steps, 1); ++step) {
+    if (step == cfg.warmup)
+      trace = std::make_unique<OperatorTrace>(cfg.profile);
     const auto start = Clock::now();
     sgd.zero_grad();
     forward_backward(net, x, y);

@@ -71,26 +71,71 @@ TEST_CASE("odd input sizes are handled by the factorized reduce", "[model]") {
   REQUIRE(y.sizes() == torch::IntArrayRef({2, 10}));
 }
 
+namespace {
+
+/// Conv(options) on x in channels-last layout against LibTorch's conv2d on x as it is: the
+/// output, both gradients, and the input's gradient alone (as an architecture step asks).
+void require_conv_matches_libtorch(const hpcnas::model::ConvOptions& options,
+                                   const torch::Tensor& x) {
+  hpcnas::model::Conv conv(options);
+  auto input = hpcnas::model::to_channels_last(x.clone()).requires_grad_();
+  auto y = conv(input);
+  const auto upstream = torch::randn_like(y);
+  (y * upstream).sum().backward();
+
+  auto reference_input = x.clone().requires_grad_();
+  auto reference_weight = conv->weight.detach().clone().requires_grad_();
+  auto reference = torch::conv2d(reference_input, reference_weight, {}, options.stride(),
+                                 options.padding(), options.dilation(), options.groups());
+  (reference * upstream).sum().backward();
+  REQUIRE(torch::allclose(y, reference, 1e-5, 1e-5));
+  REQUIRE(torch::allclose(input.grad(), reference_input.grad(), 1e-5, 1e-5));
+  REQUIRE(torch::allclose(conv->weight.grad(), reference_weight.grad(), 1e-4, 1e-4));
+
+  auto again = hpcnas::model::to_channels_last(x.clone()).requires_grad_();
+  const auto input_only = torch::autograd::grad({(conv(again) * upstream).sum()}, {again});
+  REQUIRE(torch::allclose(input_only[0], reference_input.grad(), 1e-5, 1e-5));
+}
+
+} // namespace
+
 TEST_CASE("a strided 1x1 convolution of channels-last input equals the NCHW one, gradients too",
           "[model]") {
   torch::manual_seed(3);
   for (std::int64_t in_channels = 1; in_channels <= 9; ++in_channels) {
     for (std::int64_t size : {28, 27, 8, 7}) {
       INFO(in_channels << " channels, " << size << "x" << size);
-      hpcnas::model::Conv conv(hpcnas::model::ConvOptions(in_channels, 3, 1).stride(2));
-      const auto x = torch::randn({4, in_channels, size, size});
-      auto input = hpcnas::model::to_channels_last(x.clone()).requires_grad_();
-      auto y = conv(input);
-      const auto upstream = torch::randn_like(y);
-      (y * upstream).sum().backward();
+      require_conv_matches_libtorch(hpcnas::model::ConvOptions(in_channels, 3, 1).stride(2),
+                                    torch::randn({4, in_channels, size, size}));
+    }
+  }
+}
 
-      auto reference_input = x.clone().requires_grad_();
-      auto reference_weight = conv->weight.detach().clone().requires_grad_();
-      auto reference = torch::conv2d(reference_input, reference_weight, {}, 2);
-      (reference * upstream).sum().backward();
-      REQUIRE(torch::allclose(y, reference, 1e-5, 1e-5));
-      REQUIRE(torch::allclose(input.grad(), reference_input.grad(), 1e-5, 1e-5));
-      REQUIRE(torch::allclose(conv->weight.grad(), reference_weight.grad(), 1e-4, 1e-4));
+TEST_CASE("a depthwise convolution of channels-last input equals LibTorch's, gradients too",
+          "[model]") {
+  // Every filter, stride and dilation DARTS uses (the dilated ones run the project's backward
+  // kernels), odd sizes, channel counts that are not a multiple of the vector width, a single
+  // image.
+  torch::manual_seed(5);
+  struct Case {
+    std::int64_t kernel, stride, dilation;
+  };
+  for (const Case& c : {Case{3, 1, 1}, Case{5, 1, 1}, Case{3, 1, 2}, Case{5, 1, 2}, Case{3, 2, 1},
+                        Case{5, 2, 1}, Case{3, 2, 2}, Case{5, 2, 2}}) {
+    for (const std::int64_t channels : {1, 3, 16, 21}) {
+      for (const std::int64_t size : {9, 8, 4}) {
+        for (const std::int64_t images : {1, 3}) {
+          INFO(c.kernel << "x" << c.kernel << " stride " << c.stride << " dilation " << c.dilation
+                        << ", " << channels << " channels, " << size << "x" << size << ", "
+                        << images << " images");
+          require_conv_matches_libtorch(hpcnas::model::ConvOptions(channels, channels, c.kernel)
+                                            .stride(c.stride)
+                                            .padding(c.dilation * (c.kernel - 1) / 2)
+                                            .dilation(c.dilation)
+                                            .groups(channels),
+                                        torch::randn({images, channels, size, size}));
+        }
+      }
     }
   }
 }

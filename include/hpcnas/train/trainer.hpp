@@ -68,8 +68,19 @@ EvalResult evaluate_text_child(const config::SearchConfig& cfg, const data::Text
 /// The median of timed samples: the upper middle one of an even count, 0 when there are none.
 double median(std::vector<double> values);
 
+/// While it lives, records every LibTorch operator into a Chrome trace JSON file at `path`
+/// (written when it ends); with an empty path it records nothing. Operators run slower meanwhile.
+class OperatorTrace {
+public:
+  explicit OperatorTrace(const std::string& path);
+
+private:
+  std::shared_ptr<void> profile_; // torch::autograd::profiler::RecordProfile, kept out of here
+};
+
 /// `hpcnas bench --what child`: median seconds of one training step (forward, backward,
-/// clip, SGD) of the DARTS_V2 child on random data, after cfg.warmup untimed steps.
+/// clip, SGD) of the DARTS_V2 child on random data, after cfg.warmup untimed steps; the timed
+/// steps' operator trace goes to cfg.profile when set.
 double bench_child_step(const config::BenchConfig& cfg);
 
 } // namespace hpcnas::train

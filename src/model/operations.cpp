@@ -77,6 +77,37 @@ struct CatChannels : torch::autograd::Function<CatChannels> {
   }
 };
 
+/// The inputs of a factorized reduce's two strided 1x1 convolutions: x's even pixels
+/// x[:, :, 0::2, 0::2] and its odd ones x[:, :, 1::2, 1::2] (the image shifted by one pixel),
+/// the latter zero-padded at the end to the same ceil(H / 2) x ceil(W / 2), as the shifted
+/// image of an odd size is. Both channels-last; the backward writes both gradients into one
+/// zeroed gradient of x, where slicing left one zero tensor and one addition per slice.
+struct EvenOddPixels : torch::autograd::Function<EvenOddPixels> {
+  static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx,
+                                                const torch::Tensor& x) {
+    ctx->saved_data["sizes"] = x.sizes();
+    const auto h = x.size(2), w = x.size(3);
+    const auto layout = x.options().memory_format(torch::MemoryFormat::ChannelsLast);
+    auto even = to_channels_last(x.slice(2, 0, h, 2).slice(3, 0, w, 2));
+    auto odd = torch::zeros({x.size(0), x.size(1), (h + 1) / 2, (w + 1) / 2}, layout);
+    odd.narrow(2, 0, h / 2).narrow(3, 0, w / 2).copy_(x.slice(2, 1, h, 2).slice(3, 1, w, 2));
+    return {even, odd};
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto sizes = ctx->saved_data["sizes"].toIntVector();
+    const auto h = sizes[2], w = sizes[3];
+    auto grad =
+        torch::zeros(sizes, grads[0].options().memory_format(torch::MemoryFormat::ChannelsLast));
+    grad.slice(2, 0, h, 2).slice(3, 0, w, 2).copy_(grads[0]);
+    grad.slice(2, 1, h, 2)
+        .slice(3, 1, w, 2)
+        .copy_(grads[1].narrow(2, 0, h / 2).narrow(3, 0, w / 2));
+    return {grad};
+  }
+};
+
 } // namespace
 
 torch::Tensor cat_channels(at::TensorList tensors) {
@@ -109,22 +140,29 @@ void ConvImpl::reset_parameters() {
 
 torch::Tensor ConvImpl::forward(const torch::Tensor& x) {
   const auto& o = options;
-  torch::Tensor y;
   if (o.kernel_size() == 1 && o.stride() > 1 && o.padding() == 0) {
     // LibTorch 1.13's weight gradient of a strided 1x1 convolution of channels-last input with 2
     // to 7 channels writes past its buffer (heap corruption, e.g. FactorizedReduce at
     // --channels 2). Such a convolution reads every stride-th pixel only: it is the unstrided
     // convolution of that subsample, the same numbers without the faulty kernel.
-    const auto subsample = x.slice(2, 0, x.size(2), o.stride()).slice(3, 0, x.size(3), o.stride());
-    const std::int64_t unit = 1;
-    y = torch::conv2d(to_channels_last(subsample), weight, {}, unit, o.padding(), unit, o.groups());
-  } else if (o.groups() > 1 && o.groups() == o.in_channels() &&
-             o.out_channels() == o.in_channels() && torch::GradMode::is_enabled() &&
-             depthwise_kernels_serve(x, o.dilation())) {
-    y = depthwise_conv2d(x, weight, {o.stride(), o.padding(), o.dilation()});
-  } else {
-    y = torch::conv2d(x, weight, {}, o.stride(), o.padding(), o.dilation(), o.groups());
+    return forward_subsampled(
+        x.slice(2, 0, x.size(2), o.stride()).slice(3, 0, x.size(3), o.stride()));
   }
+  if (o.groups() > 1 && o.groups() == o.in_channels() && o.out_channels() == o.in_channels() &&
+      torch::GradMode::is_enabled() && depthwise_kernels_serve(x, o.dilation()))
+    return counted(depthwise_conv2d(x, weight, {o.stride(), o.padding(), o.dilation()}));
+  return counted(torch::conv2d(x, weight, {}, o.stride(), o.padding(), o.dilation(), o.groups()));
+}
+
+torch::Tensor ConvImpl::forward_subsampled(const torch::Tensor& subsample) {
+  const std::int64_t unit = 1;
+  const std::int64_t none = 0;
+  return counted(
+      torch::conv2d(to_channels_last(subsample), weight, {}, unit, none, unit, options.groups()));
+}
+
+torch::Tensor ConvImpl::counted(torch::Tensor y) const {
+  const auto& o = options;
   if (FlopCounter::active()) {
     FlopCounter::add(2 * o.out_channels() * y.size(2) * y.size(3) * (o.in_channels() / o.groups()) *
                      o.kernel_size() * o.kernel_size());
@@ -164,14 +202,9 @@ FactorizedReduceImpl::FactorizedReduceImpl(std::int64_t in_channels, std::int64_
 
 torch::Tensor FactorizedReduceImpl::forward(const torch::Tensor& x,
                                             const torch::Tensor& relu_input) {
-  auto r = relu_of(x, relu_input);
-  auto a = conv_a_(r);
-  // The (1, 1)-shifted image, cropped by negative padding rather than sliced: the backward of a
-  // slice is an NCHW zero tensor, that of a pad keeps channels-last. With an odd size the shifted
-  // branch would come out one smaller: pad it at the end instead.
-  const auto shifted = torch::constant_pad_nd(r, {-1, r.size(3) % 2, -1, r.size(2) % 2});
-  auto b = conv_b_(shifted);
-  return bn_(torch::cat({a, b}, 1));
+  const auto halves = EvenOddPixels::apply(relu_of(x, relu_input));
+  return bn_(torch::cat(
+      {conv_a_->forward_subsampled(halves[0]), conv_b_->forward_subsampled(halves[1])}, 1));
 }
 
 SepConvImpl::SepConvImpl(std::int64_t channels, std::int64_t kernel_size, std::int64_t stride,

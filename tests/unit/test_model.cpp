@@ -140,6 +140,36 @@ TEST_CASE("a depthwise convolution of channels-last input equals LibTorch's, gra
   }
 }
 
+TEST_CASE("a factorized reduce equals its two strided convolutions of the image and of the image "
+          "shifted by a pixel, gradients too",
+          "[model]") {
+  torch::manual_seed(6);
+  for (const std::int64_t size : {8, 7, 2}) {
+    INFO(size << "x" << size);
+    hpcnas::model::FactorizedReduce reduce(3, 6, /*affine=*/false);
+    const auto x = torch::randn({2, 3, size, size});
+    auto input = hpcnas::model::to_channels_last(x.clone()).requires_grad_();
+    auto y = reduce->forward(input, torch::Tensor());
+    const auto upstream = torch::randn_like(y);
+    (y * upstream).sum().backward();
+
+    // DARTS's formulation, on NCHW tensors: the shifted image is x[:, :, 1:, 1:], padded at the
+    // end to an even size.
+    const auto params = reduce->named_parameters();
+    auto reference_input = x.clone().requires_grad_();
+    const auto r = torch::relu(reference_input);
+    const auto a = torch::conv2d(r, params["conv_a.weight"].detach(), {}, 2);
+    const auto shifted =
+        torch::constant_pad_nd(r.slice(2, 1).slice(3, 1), {0, size % 2, 0, size % 2});
+    const auto b = torch::conv2d(shifted, params["conv_b.weight"].detach(), {}, 2);
+    auto reference =
+        torch::batch_norm(torch::cat({a, b}, 1), {}, {}, {}, {}, true, 0.1, 1e-5, false);
+    (reference * upstream).sum().backward();
+    REQUIRE(torch::allclose(y, reference, 1e-5, 1e-5));
+    REQUIRE(torch::allclose(input.grad(), reference_input.grad(), 1e-5, 1e-5));
+  }
+}
+
 TEST_CASE("children of 2 channels train (factorized reduces of 2 to 7 channels)", "[model]") {
   torch::manual_seed(4);
   std::mt19937_64 rng(11);

@@ -62,11 +62,17 @@ class ConvImpl : public torch::nn::Module {
 public:
   explicit ConvImpl(const ConvOptions& options);
   torch::Tensor forward(const torch::Tensor& x);
+  /// A strided 1x1 convolution without padding of an input already cut to every stride-th
+  /// pixel: forward(x) given x's subsample.
+  torch::Tensor forward_subsampled(const torch::Tensor& subsample);
   std::string emit(GraphSink& graph, const std::string& x) const;
   void reset_parameters();
 
   ConvOptions options;
   torch::Tensor weight; ///< [Cout, Cin / groups, k, k]
+
+private:
+  torch::Tensor counted(torch::Tensor y) const; ///< y, its FLOPs reported
 };
 TORCH_MODULE(Conv);
 

@@ -13,6 +13,7 @@
 #include <boost/program_options.hpp>
 
 #include "hpcnas/space/hash.hpp"
+#include "hpcnas/space/recurrent.hpp"
 
 namespace hpcnas::config {
 namespace po = boost::program_options;
@@ -216,7 +217,8 @@ void require_dataset(const DataConfig& data, const NetworkConfig& network) {
   require(data.val_fraction > 0 && data.test_fraction >= 0 &&
               data.val_fraction + data.test_fraction < 1,
           "--val-fraction must be positive, --test-fraction not negative, and their sum below 1");
-  require(network.rnn_nodes >= 1 && network.rnn_nodes <= 64, "--rnn-nodes must be in 1..64");
+  require(network.rnn_nodes >= 1 && network.rnn_nodes <= space::kMaxRecurrentNodes,
+          "--rnn-nodes must be in 1.." + std::to_string(space::kMaxRecurrentNodes));
   require(network.embedding >= 1, "--embedding must be at least 1");
   require(network.hidden >= 1, "--hidden must be at least 1");
   require(data.dataset != "text-folder" || !data.data_dir.empty(),

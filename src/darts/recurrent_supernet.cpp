@@ -14,12 +14,11 @@ RecurrentSupernetImpl::RecurrentSupernetImpl(const RecurrentSupernetOptions& opt
   embedding_ = register_module(
       "embedding",
       torch::nn::Embedding(torch::nn::EmbeddingOptions(c.vocabulary, c.embedding).padding_idx(0)));
-  // DARTS's initialisation of the cell's maps: uniform in +-0.04 (as model::RecurrentCell).
-  cell_w_.push_back(register_parameter(
-      "w0", torch::empty({c.embedding + c.hidden, 2 * c.hidden}).uniform_(-0.04, 0.04)));
+  cell_w_.push_back(
+      register_parameter("w0", model::recurrent_cell_weight(c.embedding + c.hidden, 2 * c.hidden)));
   for (int i = 1; i <= options.nodes; ++i)
-    cell_w_.push_back(register_parameter(
-        "w" + std::to_string(i), torch::empty({c.hidden, 2 * c.hidden}).uniform_(-0.04, 0.04)));
+    cell_w_.push_back(register_parameter("w" + std::to_string(i),
+                                         model::recurrent_cell_weight(c.hidden, 2 * c.hidden)));
   head_ = register_module("head", torch::nn::Linear(c.hidden, c.num_classes));
   alpha_ = register_parameter("alpha_recurrent",
                               1e-3 * torch::randn({recurrent_edges(options.nodes), kRecurrentOps}));

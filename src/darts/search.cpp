@@ -91,15 +91,23 @@ struct SearchSetup {
   const char* examples = "images"; ///< what a split holds, for messages
 };
 
+/// The image supernet of `network`'s C, L and stem for images of `in_channels` channels.
+SupernetOptions supernet_options(const config::NetworkConfig& network, int partial_channels,
+                                 int in_channels, int num_classes) {
+  SupernetOptions options;
+  options.in_channels = in_channels;
+  options.num_classes = num_classes;
+  options.channels = network.channels;
+  options.layers = network.layers;
+  options.stem_multiplier = network.stem_multiplier;
+  options.partial_channels = partial_channels;
+  return options;
+}
+
 SearchSetup image_setup(const config::DartsConfig& cfg) {
   data::DataSplits splits = data::load_splits(cfg.data);
-  SupernetOptions options;
-  options.in_channels = splits.channels;
-  options.num_classes = splits.num_classes;
-  options.channels = cfg.network.channels;
-  options.layers = cfg.network.layers;
-  options.stem_multiplier = cfg.network.stem_multiplier;
-  options.partial_channels = cfg.partial_channels;
+  const SupernetOptions options =
+      supernet_options(cfg.network, cfg.partial_channels, splits.channels, splits.num_classes);
   torch::manual_seed(cfg.seed);
   return {Supernet(options).ptr(),
           {splits.train.images, {}, splits.train.labels},
@@ -515,12 +523,7 @@ double bench_supernet_step(const config::BenchConfig& cfg) {
   if (cfg.threads > 0)
     torch::set_num_threads(cfg.threads);
   torch::manual_seed(0);
-  SupernetOptions options;
-  options.in_channels = shape[0];
-  options.channels = cfg.network.channels;
-  options.layers = cfg.network.layers;
-  options.stem_multiplier = cfg.network.stem_multiplier;
-  options.partial_channels = cfg.partial_channels;
+  const SupernetOptions options = supernet_options(cfg.network, cfg.partial_channels, shape[0], 10);
   comm::SoloCollective solo;
   const torch::Device device = search_device(cfg.device, solo);
   Supernet net(options);

@@ -23,21 +23,20 @@ torch::Tensor activate(space::Activation activation, const torch::Tensor& x) {
   throw std::invalid_argument("a recurrent cell node has no activation");
 }
 
-/// DARTS's initialisation of the cell's weights: uniform in +-0.04.
-torch::Tensor cell_weight(std::int64_t rows, std::int64_t columns) {
+} // namespace
+
+torch::Tensor recurrent_cell_weight(std::int64_t rows, std::int64_t columns) {
   return torch::empty({rows, columns}).uniform_(-0.04, 0.04);
 }
-
-} // namespace
 
 RecurrentCellImpl::RecurrentCellImpl(const space::RecurrentGenotype& genotype,
                                      std::int64_t input_size, std::int64_t hidden_size)
     : genotype_(genotype), hidden_size_(hidden_size) {
   genotype_.validate();
-  w0_ = register_parameter("w0", cell_weight(input_size + hidden_size, 2 * hidden_size));
+  w0_ = register_parameter("w0", recurrent_cell_weight(input_size + hidden_size, 2 * hidden_size));
   for (std::size_t i = 0; i < genotype_.nodes.size(); ++i)
-    node_w_.push_back(
-        register_parameter("w" + std::to_string(i + 1), cell_weight(hidden_size, 2 * hidden_size)));
+    node_w_.push_back(register_parameter("w" + std::to_string(i + 1),
+                                         recurrent_cell_weight(hidden_size, 2 * hidden_size)));
 }
 
 torch::Tensor RecurrentCellImpl::forward(const torch::Tensor& x, const torch::Tensor& h) {

@@ -237,7 +237,7 @@ struct BenchConfig {
   std::string device = "cpu"; ///< supernet: cpu | cuda
   int steps = 10;
   int warmup = 2;
-  std::string profile; ///< supernet: Chrome trace of the timed steps ("" = none)
+  std::string profile; ///< Chrome trace of the timed steps ("" = none)
   std::string from;    ///< proxies: the search run file whose children are scored
   NetworkConfig network;
 };

@@ -14,6 +14,10 @@
 
 namespace hpcnas::model {
 
+/// A fresh map of a recurrent cell, [rows, columns], initialised as DARTS does: uniform in
+/// +-0.04. The discrete cell and the recurrent supernet both start from it.
+torch::Tensor recurrent_cell_weight(std::int64_t rows, std::int64_t columns);
+
 /// One step of a DARTS recurrent cell: h_t from x_t and h_{t-1} (equations in recurrent.hpp).
 class RecurrentCellImpl : public torch::nn::Module {
 public:

@@ -1,9 +1,10 @@
 #pragma once
 /// A depthwise convolution (one k x k filter per channel, any stride and dilation) whose backward
-/// is computed by this project's channels-last kernels. LibTorch 1.13's oneDNN backward of the
-/// dilated filters of DARTS (dil_conv_3x3, dil_conv_5x5) takes 10 to 60 times their forward,
-/// these kernels 3 to 9 times (docs/performance.md); for undilated filters oneDNN's is as fast
-/// or faster, and serves them. The forward stays LibTorch's.
+/// is computed by this project's channels-last kernels. With LibTorch 1.13's oneDNN backward, a
+/// forward and backward of the dilated filters of DARTS (dil_conv_3x3, dil_conv_5x5) takes 28 to
+/// 141 times the forward alone, with these kernels 5 to 18 times (docs/performance.md); for
+/// undilated filters oneDNN's backward is as fast or faster, and serves them. The forward stays
+/// LibTorch's.
 
 #include <cstdint>
 

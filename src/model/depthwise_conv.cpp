@@ -18,8 +18,9 @@ using torch::autograd::variable_list;
 struct Shape {
   std::int64_t channels, height, width, out_height, out_width, kernel, stride, padding, dilation;
 
-  std::int64_t input_row(std::int64_t out_row, std::int64_t k) const {
-    return out_row * stride - padding + k * dilation;
+  /// The input row (column) that tap k of output row (column) `out` reads.
+  std::int64_t input_index(std::int64_t out, std::int64_t k) const {
+    return out * stride - padding + k * dilation;
   }
   /// The output columns [first, last] whose tap k reads a column inside the image.
   std::int64_t first_column(std::int64_t k) const {
@@ -52,7 +53,7 @@ template <class Run>
 __attribute__((always_inline)) inline void for_each_tap(const Shape& s, const Run& run) {
   for (std::int64_t oh = 0; oh < s.out_height; ++oh)
     for (std::int64_t kh = 0; kh < s.kernel; ++kh) {
-      const std::int64_t ih = s.input_row(oh, kh);
+      const std::int64_t ih = s.input_index(oh, kh);
       if (ih < 0 || ih >= s.height)
         continue;
       for (std::int64_t kw = 0; kw < s.kernel; ++kw) {
@@ -78,12 +79,12 @@ __attribute__((always_inline)) inline void input_gradient(const float* grad, con
     float* to = dx + ih * s.width * c;
     const float* filter = tiled + tap * row;
     if (s.stride == 1) {
-      multiply_add(to + s.input_row(first, kw) * c, from + first * c, filter + first * c,
+      multiply_add(to + s.input_index(first, kw) * c, from + first * c, filter + first * c,
                    (last - first + 1) * c);
       return;
     }
     for (std::int64_t ow = first; ow <= last; ++ow)
-      multiply_add(to + s.input_row(ow, kw) * c, from + ow * c, filter, c);
+      multiply_add(to + s.input_index(ow, kw) * c, from + ow * c, filter, c);
   });
 }
 
@@ -102,12 +103,12 @@ filter_gradient(const float* grad, const float* x, float* rows, float* sums, con
     const float* input = x + ih * s.width * c;
     float* to = rows + tap * row;
     if (s.stride == 1) {
-      multiply_add(to + first * c, from + first * c, input + s.input_row(first, kw) * c,
+      multiply_add(to + first * c, from + first * c, input + s.input_index(first, kw) * c,
                    (last - first + 1) * c);
       return;
     }
     for (std::int64_t ow = first; ow <= last; ++ow)
-      multiply_add(to + ow * c, from + ow * c, input + s.input_row(ow, kw) * c, c);
+      multiply_add(to + ow * c, from + ow * c, input + s.input_index(ow, kw) * c, c);
   });
   for (std::int64_t tap = 0; tap < taps; ++tap) {
     float* sum = sums + tap * c;
